@@ -1,0 +1,238 @@
+package checks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"gitlab.com/pgai/reviewer/sqlparse"
+)
+
+// Severity ranks findings. Error blocks the gate by default.
+type Severity int
+
+// The severities, from least to most serious.
+const (
+	Info Severity = iota + 1
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return "severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ParseSeverity reads "error", "warning" or "info".
+func ParseSeverity(s string) (Severity, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "error":
+		return Error, nil
+	case "warning", "warn":
+		return Warning, nil
+	case "info":
+		return Info, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q (want error, warning or info)", s)
+}
+
+// MarshalText writes the severity's name, for JSON and YAML.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity's name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Finding is one problem found in a migration. Its JSON form is a public
+// contract (reviewer check --format json, MR comments): add fields, never
+// rename them.
+type Finding struct {
+	Rule      string   `json:"rule"`
+	Severity  Severity `json:"severity"`
+	Path      string   `json:"path"`
+	Line      int      `json:"line"`
+	Column    int      `json:"column"`
+	EndLine   int      `json:"end_line"`
+	EndColumn int      `json:"end_column"`
+	// Statement is the statement's text as written in the file.
+	Statement string `json:"statement"`
+	// Message says what is wrong; Why says what PostgreSQL does (the lock
+	// mode and what it blocks, a rewrite or a scan); Fix gives the safe SQL.
+	Message string `json:"message"`
+	Why     string `json:"why"`
+	Fix     string `json:"fix"`
+	DocsURL string `json:"docs_url"`
+	// Fingerprint identifies the finding across runs: it does not change
+	// when lines are inserted above it or whitespace changes.
+	Fingerprint string `json:"fingerprint"`
+	// Evidence carries measurements (clone experiments) or other facts.
+	Evidence map[string]any `json:"evidence"`
+	// Blocking is true when the finding fails the gate (set by Run from
+	// the fail_on threshold).
+	Blocking bool `json:"blocking"`
+}
+
+// MarshalJSON makes an empty Evidence an object rather than null.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	if f.Evidence == nil {
+		f.Evidence = map[string]any{}
+	}
+	return json.Marshal(plain(f))
+}
+
+// Version is a PostgreSQL server version.
+type Version struct {
+	Major, Minor int
+}
+
+// ParseVersion reads "15", "14.3" or "170002" (server_version_num).
+func ParseVersion(s string) (Version, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil && n >= 100000 {
+		return Version{Major: n / 10000, Minor: n % 10000}, nil
+	}
+	major, minor, _ := strings.Cut(s, ".")
+	m, err := strconv.Atoi(major)
+	if err != nil || m < 9 || m > 99 {
+		return Version{}, fmt.Errorf("bad PostgreSQL version %q (want e.g. 15 or 14.3)", s)
+	}
+	v := Version{Major: m}
+	if minor != "" {
+		if v.Minor, err = strconv.Atoi(minor); err != nil {
+			return Version{}, fmt.Errorf("bad PostgreSQL version %q", s)
+		}
+	}
+	return v, nil
+}
+
+func (v Version) String() string {
+	if v.Minor == 0 {
+		return strconv.Itoa(v.Major)
+	}
+	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+}
+
+// AtLeast reports whether v is major.minor or newer.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+// DefaultVersion is the PostgreSQL version assumed when none is given.
+var DefaultVersion = Version{Major: 15}
+
+// Settings configure a run of the rules.
+type Settings struct {
+	// PGVersion is the target server's version.
+	PGVersion Version
+	// Severity overrides a rule's default severity, by rule id.
+	Severity map[string]Severity
+	// Disabled turns rules off, by rule id; Enabled turns on rules that
+	// are off by default.
+	Disabled map[string]bool
+	Enabled  map[string]bool
+	// FailOn is the lowest severity that blocks the gate (default Error).
+	FailOn Severity
+	// SessionTimeZone is the TimeZone the migrations run with (default
+	// "UTC"); it decides whether timestamp → timestamptz rewrites.
+	SessionTimeZone string
+	// AssumeLockTimeout says the runner sets lock_timeout itself (for
+	// example in the connection string), so the rule asking for one in
+	// each migration stays quiet.
+	AssumeLockTimeout bool
+	// AssumeStatementTimeout is the same for statement_timeout.
+	AssumeStatementTimeout bool
+	// TableRows gives real table sizes (rows) from a clone, keyed by
+	// lower-case table name, optionally schema-qualified.
+	TableRows map[string]int64
+}
+
+// Rule is one check. Every rule lives in its own file with its fixture in
+// testdata/<ID>.txtar.
+type Rule struct {
+	// ID is stable kebab-case: it appears in comments, ignore directives,
+	// configs and docs.
+	ID string
+	// Group is one of "locks", "compatibility", "types", "transactions",
+	// "style", "syntax".
+	Group    string
+	Severity Severity
+	// Summary is one line: what the rule flags.
+	Summary string
+	// Why explains what PostgreSQL does: the lock mode and what it blocks,
+	// a rewrite or a scan. It is the default Why of the rule's findings.
+	Why string
+	// Fix is the safe way, with SQL. It is the default Fix of findings.
+	Fix string
+	// DocsURL points at the PostgreSQL documentation.
+	DocsURL string
+	// Off means the rule runs only when enabled in the config.
+	Off bool
+	// Check runs on each parsed statement of an up part.
+	Check func(p *Pass)
+}
+
+// Pass is what a rule sees when it checks one statement.
+type Pass struct {
+	File     *sqlparse.File
+	Stmt     *sqlparse.Statement
+	Settings *Settings
+	// State is what happened earlier in the file.
+	State *State
+
+	rule     *Rule
+	findings *[]Finding
+	reported *map[string]int
+}
+
+// Node returns the statement's parse-tree node (never nil in a Check).
+func (p *Pass) Node() *pg_query.Node { return p.Stmt.Node }
+
+// Report adds a finding on the current statement. Empty why or fix take
+// the rule's defaults.
+func (p *Pass) Report(msg, why, fix string) {
+	p.ReportEvidence(msg, why, fix, nil)
+}
+
+// ReportEvidence is Report with facts attached.
+func (p *Pass) ReportEvidence(msg, why, fix string, evidence map[string]any) {
+	if why == "" {
+		why = p.rule.Why
+	}
+	if fix == "" {
+		fix = p.rule.Fix
+	}
+	*p.findings = append(*p.findings, newFinding(p.rule.ID, p.rule.Severity, p.File, p.Stmt, msg, why, fix, p.rule.DocsURL, evidence))
+	(*p.reported)[p.rule.ID]++
+}
+
+// ReportedInFile is how many findings this rule reported in the file so
+// far; rules that should speak once per file check it.
+func (p *Pass) ReportedInFile() int { return (*p.reported)[p.rule.ID] }
+
+// Rule returns the rule being run.
+func (p *Pass) Rule() *Rule { return p.rule }
+
+func newFinding(rule string, sev Severity, f *sqlparse.File, s *sqlparse.Statement, msg, why, fix, docs string, ev map[string]any) Finding {
+	return Finding{
+		Rule: rule, Severity: sev, Path: f.Path,
+		Line: s.Start.Line, Column: s.Start.Col, EndLine: s.End.Line, EndColumn: s.End.Col,
+		Statement: s.Text, Message: msg, Why: why, Fix: fix, DocsURL: docs, Evidence: ev,
+	}
+}

@@ -1,0 +1,7 @@
+package checks
+
+// lockRules flag statements that take strong locks for a long time: scans,
+// rewrites and index builds on existing tables (group A of the catalogue).
+var lockRules = []*Rule{
+	indexCreateNonconcurrent,
+}

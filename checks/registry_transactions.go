@@ -1,0 +1,4 @@
+package checks
+
+// transactionRules flag script and transaction hygiene problems (group D).
+var transactionRules = []*Rule{}

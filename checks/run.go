@@ -1,0 +1,158 @@
+package checks
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strconv"
+
+	"gitlab.com/pgai/reviewer/sqlparse"
+)
+
+// Result is the outcome of running the rules over some files.
+type Result struct {
+	Files    []*sqlparse.File
+	Findings []Finding
+}
+
+// Blocking counts the findings that fail the gate.
+func (r *Result) Blocking() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Blocking {
+			n++
+		}
+	}
+	return n
+}
+
+// Run checks files with every enabled rule and returns the findings in
+// file order, then by position.
+func Run(files []*sqlparse.File, s Settings) *Result {
+	if s.PGVersion.Major == 0 {
+		s.PGVersion = DefaultVersion
+	}
+	if s.FailOn == 0 {
+		s.FailOn = Error
+	}
+	if s.SessionTimeZone == "" {
+		s.SessionTimeZone = "UTC"
+	}
+	rules := enabledRules(&s)
+	res := &Result{Files: files}
+	for _, f := range files {
+		res.Findings = append(res.Findings, checkFile(f, rules, &s)...)
+	}
+	for i := range res.Findings {
+		res.Findings[i].Blocking = res.Findings[i].Severity >= s.FailOn
+	}
+	return res
+}
+
+func enabledRules(s *Settings) []*Rule {
+	var out []*Rule
+	for _, r := range All() {
+		if s.Disabled[r.ID] || (r.Off && !s.Enabled[r.ID]) {
+			continue
+		}
+		rc := *r
+		if sev, ok := s.Severity[r.ID]; ok {
+			rc.Severity = sev
+		}
+		out = append(out, &rc)
+	}
+	return out
+}
+
+func ruleEnabled(rules []*Rule, id string) *Rule {
+	for _, r := range rules {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+func checkFile(f *sqlparse.File, rules []*Rule, s *Settings) []Finding {
+	var out []Finding
+	if !f.Analysed {
+		if r := ruleEnabled(rules, "file-not-analysed"); r != nil {
+			out = append(out, Finding{
+				Rule: r.ID, Severity: r.Severity, Path: f.Path, Line: 1, Column: 1, EndLine: 1, EndColumn: 1,
+				Message: "File not analysed: " + f.SkippedReason + ".",
+				Why:     r.Why, Fix: r.Fix, DocsURL: r.DocsURL,
+			})
+		}
+		return fingerprintAll(out, nil)
+	}
+	ign := parseIgnores(f)
+	state := newState()
+	reported := map[string]int{}
+	var stmtFP []string
+	syntax := ruleEnabled(rules, "syntax-error")
+	for _, st := range f.Statements {
+		before := len(out)
+		switch {
+		case st.Err != nil:
+			if syntax != nil {
+				out = append(out, Finding{
+					Rule: syntax.ID, Severity: syntax.Severity, Path: f.Path,
+					Line: st.Err.Pos.Line, Column: st.Err.Pos.Col, EndLine: st.End.Line, EndColumn: st.End.Col,
+					Statement: st.Text,
+					Message:   "Syntax error: " + st.Err.Msg + " (PostgreSQL " + "17 grammar).",
+					Why:       syntax.Why, Fix: syntax.Fix, DocsURL: syntax.DocsURL,
+				})
+			}
+		case st.Part == sqlparse.PartUp && st.Node != nil:
+			for _, r := range rules {
+				if r.Check == nil {
+					continue
+				}
+				p := &Pass{File: f, Stmt: st, Settings: s, State: state, rule: r, findings: &out, reported: &reported}
+				r.Check(p)
+			}
+		}
+		for i := before; i < len(out); i++ {
+			stmtFP = append(stmtFP, statementKey(st))
+		}
+		if st.Part == sqlparse.PartUp {
+			state.after(st)
+		}
+	}
+	out, stmtFP = ign.apply(f, out, stmtFP, rules)
+	return fingerprintAll(out, stmtFP)
+}
+
+// statementKey identifies a statement independently of its position:
+// pg_query's fingerprint, or the text for statements that do not parse.
+func statementKey(st *sqlparse.Statement) string {
+	if fp := st.Fingerprint(); fp != "" {
+		return fp
+	}
+	return st.Text
+}
+
+// fingerprintAll gives each finding a fingerprint made of the rule, the
+// path, the statement's identity and the finding's rank among equal ones,
+// so it survives lines inserted above and whitespace changes.
+func fingerprintAll(fs []Finding, keys []string) []Finding {
+	seen := map[string]int{}
+	for i := range fs {
+		key := fs[i].Message
+		if keys != nil {
+			key = keys[i]
+		}
+		base := fs[i].Rule + "\x00" + fs[i].Path + "\x00" + key
+		n := seen[base]
+		seen[base]++
+		sum := sha256.Sum256([]byte(base + "\x00" + strconv.Itoa(n)))
+		fs[i].Fingerprint = hex.EncodeToString(sum[:16])
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Line != fs[j].Line {
+			return fs[i].Line < fs[j].Line
+		}
+		return fs[i].Column < fs[j].Column
+	})
+	return fs
+}

@@ -1,0 +1,67 @@
+package sqlparse
+
+// This is the only file that calls the PostgreSQL parser
+// (github.com/pganalyze/pg_query_go/v6, PostgreSQL 17 grammar), so that a
+// later swap of the parser (a newer grammar, or the cgo-free
+// wasilibs/go-pgquery) is a one-file change.
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
+)
+
+// Node is a parse-tree node of the PostgreSQL grammar.
+type Node = pg_query.Node
+
+// parseOne parses the text of one statement. It returns the statement's
+// node (nil for an empty statement, e.g. only comments) and, on failure, the
+// parser's message and the byte offset in sql where it stopped (-1 when
+// unknown).
+func parseOne(sql string) (node *Node, extra []*Node, msg string, offset int) {
+	res, err := pg_query.Parse(sql)
+	if err != nil {
+		var pe *parser.Error
+		if errors.As(err, &pe) {
+			return nil, nil, pe.Message, charToByte(sql, pe.Cursorpos-1)
+		}
+		return nil, nil, err.Error(), -1
+	}
+	if len(res.Stmts) == 0 {
+		return nil, nil, "", -1
+	}
+	for _, s := range res.Stmts[1:] {
+		extra = append(extra, s.Stmt)
+	}
+	return res.Stmts[0].Stmt, extra, "", -1
+}
+
+// fingerprint returns pg_query's fingerprint of a statement: equal for
+// statements that differ only in whitespace, comments and constant values.
+func fingerprint(sql string) string {
+	fp, err := pg_query.Fingerprint(sql)
+	if err != nil {
+		return ""
+	}
+	return fp
+}
+
+// Deparse turns a node back into SQL text.
+func Deparse(n *Node) (string, error) {
+	return pg_query.Deparse(&pg_query.ParseResult{Version: 170000, Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+}
+
+// charToByte converts a 0-based character index into a byte offset.
+func charToByte(s string, chars int) int {
+	if chars < 0 {
+		return -1
+	}
+	i := 0
+	for n := 0; n < chars && i < len(s); n++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
+}
