@@ -5,8 +5,8 @@
 package reviewer
 
 import (
-	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/goccy/go-yaml"
+	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5"
 	_ "github.com/pganalyze/pg_query_go/v6"
 	_ "github.com/pgvector/pgvector-go"

@@ -173,7 +173,7 @@ func skipBlockComment(src string, i int) int {
 }
 
 // skipQuoted returns the offset after the quoted string starting at i.
-// A doubled quote is an escaped quote; with backslash set (E'' strings) a
+// A doubled quote is an escaped quote; with backslash set (E” strings) a
 // backslash escapes the next byte.
 func skipQuoted(src string, i int, q byte, backslash bool) int {
 	i++
