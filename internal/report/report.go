@@ -1,0 +1,126 @@
+// Package report renders a review: text for terminals, the JSON contract,
+// GitLab Code Quality, JUnit XML and the Markdown body of MR comments.
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"sort"
+
+	"gitlab.com/pgai/reviewer/checks"
+	"gitlab.com/pgai/reviewer/dblab"
+	"gitlab.com/pgai/reviewer/sqlparse"
+)
+
+// Report is the outcome of a review, ready to render. Its JSON form is a
+// public contract (other tools and our MR comments read it): add fields,
+// never rename them.
+type Report struct {
+	Version      int                 `json:"version"`
+	Files        []File              `json:"files"`
+	Findings     []checks.Finding    `json:"findings"`
+	Measurements []dblab.Measurement `json:"measurements,omitempty"`
+	Summary      Summary             `json:"summary"`
+	// PGVersion is the PostgreSQL version the rules assumed.
+	PGVersion string `json:"pg_version,omitempty"`
+	// Commit is the commit that was reviewed, when known.
+	Commit string `json:"commit,omitempty"`
+}
+
+// File describes one migration file of the review.
+type File struct {
+	Path          string `json:"path"`
+	Framework     string `json:"framework"`
+	InTransaction bool   `json:"in_transaction"`
+	TxMode        string `json:"tx_mode,omitempty"`
+	Statements    int    `json:"statements"`
+	Analysed      bool   `json:"analysed"`
+	SkippedReason string `json:"skipped_reason"`
+}
+
+// Summary counts files, statements and findings.
+type Summary struct {
+	Files      int `json:"files"`
+	Statements int `json:"statements"`
+	Errors     int `json:"errors"`
+	Warnings   int `json:"warnings"`
+	Infos      int `json:"infos"`
+	Blocking   int `json:"blocking"`
+}
+
+// New builds a report from the files and findings of a run.
+func New(files []*sqlparse.File, findings []checks.Finding, measurements []dblab.Measurement) *Report {
+	r := &Report{Version: 1, Findings: findings, Measurements: measurements}
+	if r.Findings == nil {
+		r.Findings = []checks.Finding{}
+	}
+	for _, f := range files {
+		r.Files = append(r.Files, File{
+			Path: f.Path, Framework: string(f.Framework), InTransaction: f.InTransaction, TxMode: f.TxMode,
+			Statements: len(f.Statements), Analysed: f.Analysed, SkippedReason: f.SkippedReason,
+		})
+		r.Summary.Statements += len(f.Statements)
+	}
+	if r.Files == nil {
+		r.Files = []File{}
+	}
+	r.Summary.Files = len(files)
+	for _, fd := range findings {
+		switch fd.Severity {
+		case checks.Error:
+			r.Summary.Errors++
+		case checks.Warning:
+			r.Summary.Warnings++
+		default:
+			r.Summary.Infos++
+		}
+		if fd.Blocking {
+			r.Summary.Blocking++
+		}
+	}
+	return r
+}
+
+// SortedFindings returns the findings ordered for reading: blocking first,
+// then by severity, path and line.
+func (r *Report) SortedFindings() []checks.Finding {
+	out := append([]checks.Finding(nil), r.Findings...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Blocking != b.Blocking {
+			return a.Blocking
+		}
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Line < b.Line
+	})
+	return out
+}
+
+// WriteJSON writes the JSON contract.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// relPath makes a path relative to the working directory when it is
+// absolute and below it, as Code Quality and JUnit consumers expect.
+func relPath(p string) string {
+	if !filepath.IsAbs(p) {
+		return filepath.ToSlash(filepath.Clean(p))
+	}
+	wd, err := filepath.Abs(".")
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && !filepath.IsAbs(rel) && len(rel) > 0 && rel[0] != '.' {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(p)
+}

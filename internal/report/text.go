@@ -1,0 +1,132 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"gitlab.com/pgai/reviewer/checks"
+)
+
+// TextOptions control the terminal output.
+type TextOptions struct {
+	// Color adds ANSI colours (only when writing to a terminal).
+	Color bool
+	// Brief prints only the first line of each finding.
+	Brief bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+)
+
+// WriteText writes findings as `path:line:col: severity [rule] message`,
+// each followed by why, fix and docs, then a summary line.
+func WriteText(w io.Writer, r *Report, o TextOptions) error {
+	paint := func(code, s string) string {
+		if !o.Color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	var b strings.Builder
+	for _, f := range r.Files {
+		if !f.Analysed {
+			fmt.Fprintf(&b, "%s: not analysed: %s\n", f.Path, f.SkippedReason)
+		}
+	}
+	for _, f := range r.Findings {
+		sev := f.Severity.String()
+		switch f.Severity {
+		case checks.Error:
+			sev = paint(ansiBold+ansiRed, sev)
+		case checks.Warning:
+			sev = paint(ansiYellow, sev)
+		default:
+			sev = paint(ansiCyan, sev)
+		}
+		fmt.Fprintf(&b, "%s:%d:%d: %s [%s] %s\n", f.Path, f.Line, f.Column, sev, f.Rule, f.Message)
+		if o.Brief {
+			continue
+		}
+		if f.Why != "" {
+			b.WriteString(indentBlock("why: "+f.Why, "  "))
+		}
+		if f.Fix != "" {
+			b.WriteString(indentBlock("fix: "+f.Fix, "  "))
+		}
+		if len(f.Evidence) > 0 {
+			b.WriteString(indentBlock("measured: "+evidenceLine(f.Evidence), "  "))
+		}
+		if f.DocsURL != "" {
+			b.WriteString(paint(ansiDim, "  docs: "+f.DocsURL) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Measurements) > 0 {
+		b.WriteString(measurementsText(r))
+	}
+	s := r.Summary
+	verdict := "passed"
+	if s.Blocking > 0 {
+		verdict = paint(ansiBold+ansiRed, "failed")
+	}
+	fmt.Fprintf(&b, "%d files, %d statements: %d errors, %d warnings, %d infos; %d blocking — %s\n",
+		s.Files, s.Statements, s.Errors, s.Warnings, s.Infos, s.Blocking, verdict)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func indentBlock(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l == "" {
+			continue
+		}
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func evidenceLine(ev map[string]any) string {
+	var parts []string
+	for _, k := range sortedKeys(ev) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, ev[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func measurementsText(r *Report) string {
+	var b strings.Builder
+	b.WriteString("Measured on a clone:\n")
+	for _, m := range r.Measurements {
+		fmt.Fprintf(&b, "  %s:%d  %.1f ms", m.Path, m.Line, m.DurationMS)
+		if m.Rows >= 0 {
+			fmt.Fprintf(&b, "  rows=%d", m.Rows)
+		}
+		if len(m.Rewritten) > 0 {
+			fmt.Fprintf(&b, "  rewrote %s", strings.Join(m.Rewritten, ", "))
+		}
+		if m.Error != "" {
+			fmt.Fprintf(&b, "  ERROR %s %s", m.SQLState, m.Error)
+		}
+		b.WriteString("\n")
+		for _, l := range m.Locks {
+			fmt.Fprintf(&b, "      %s on %s held %.1f ms (blocks %s)\n", l.Mode, l.Relation, l.HeldMS, blocksText(l.Blocks))
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func blocksText(b []string) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	return strings.Join(b, ", ")
+}
