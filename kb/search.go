@@ -1,0 +1,487 @@
+package kb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Mode selects the retrievers a search uses.
+type Mode string
+
+// Search modes.
+const (
+	// ModeAuto is hybrid when the store has an embedder whose model has
+	// stored embeddings, full-text otherwise.
+	ModeAuto     Mode = ""
+	ModeHybrid   Mode = "hybrid"
+	ModeFullText Mode = "fulltext"
+	ModeVector   Mode = "vector"
+)
+
+// SearchOptions narrow and size a search.
+type SearchOptions struct {
+	// Limit is the number of results, default 10, at most 100.
+	Limit int
+	// Kinds keeps only these kinds of sources (any when empty).
+	Kinds []Kind
+	// MinTrust keeps sources at or above this trust level.
+	MinTrust Trust
+	// Version keeps chunks of this PostgreSQL major version and chunks that
+	// are not version-specific (any when empty).
+	Version string
+	Mode    Mode
+}
+
+// Result is one chunk found, with what a citation needs.
+type Result struct {
+	ChunkID   int64   `json:"chunk_id"`
+	Title     string  `json:"title"`
+	Heading   string  `json:"heading"`
+	URL       string  `json:"url"`
+	Author    string  `json:"author"`
+	Kind      Kind    `json:"kind"`
+	Trust     string  `json:"trust"`
+	PGVersion string  `json:"pg_version,omitempty"`
+	Snippet   string  `json:"snippet"`
+	Text      string  `json:"text"`
+	Score     float64 `json:"score"`
+	// Ranks in each retriever, 0 when the retriever did not return it.
+	FullTextRank int `json:"fulltext_rank,omitempty"`
+	VectorRank   int `json:"vector_rank,omitempty"`
+}
+
+// Ranking constants, tuned on the eval set (kb/testdata/eval.jsonl).
+const (
+	rrfK = 60 // reciprocal rank fusion constant (Cormack et al. 2009)
+	// headingBoost multiplies a query term's weight when it occurs in the
+	// chunk's heading path (page title, sections, entry term).
+	headingBoost = 1.5
+	// identifierWeight weighs exact identifier matches (simple config,
+	// underscores removed: lock_timeout -> locktimeout).
+	identifierWeight = 2.0
+	// phraseWeight weighs a pair of query words found as a phrase.
+	phraseWeight = 1.0
+	// efSearch is the HNSW candidate list size at query time.
+	efSearch = 100
+)
+
+// ErrNoQuery is returned for a query with no searchable words.
+var ErrNoQuery = errors.New("query has no searchable words")
+
+// Search finds the chunks that best answer a query: full-text top-k and
+// (when an embedder is configured and its model has embeddings) HNSW vector
+// top-k, fused by reciprocal rank fusion.
+func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([]Result, error) {
+	query = strings.TrimSpace(query)
+	if query == "" {
+		return nil, ErrNoQuery
+	}
+	if opts.Limit <= 0 {
+		opts.Limit = 10
+	}
+	if opts.Limit > 100 {
+		return nil, fmt.Errorf("search: limit %d is over 100", opts.Limit)
+	}
+	mode, dims, err := s.mode(ctx, opts.Mode)
+	if err != nil {
+		return nil, err
+	}
+	cand := max(50, 3*opts.Limit)
+	var ftIDs, vecIDs []int64
+	var terms queryTerms
+	if mode != ModeVector {
+		terms, err = s.queryTerms(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if ftIDs, err = s.fullText(ctx, terms, opts, cand); err != nil {
+			return nil, err
+		}
+	}
+	if mode != ModeFullText {
+		vecs, err := s.embedder.Embed(ctx, []string{query})
+		if err != nil {
+			return nil, fmt.Errorf("search: embed query: %w", err)
+		}
+		if len(vecs) != 1 || len(vecs[0]) != dims {
+			return nil, fmt.Errorf("search: query embedding has %d dimensions, stored %s embeddings have %d", len(vecs[0]), s.embedder.Model(), dims)
+		}
+		if vecIDs, err = s.vectorSearch(ctx, s.embedder.Model(), dims, vecs[0], opts, cand); err != nil {
+			return nil, err
+		}
+	}
+	if mode != ModeVector && len(terms.en) == 0 && len(terms.simple) == 0 && mode == ModeFullText {
+		return nil, ErrNoQuery
+	}
+	type fused struct {
+		id        int64
+		score     float64
+		ftR, vecR int
+	}
+	byID := map[int64]*fused{}
+	add := func(ids []int64, vec bool) {
+		for i, id := range ids {
+			f := byID[id]
+			if f == nil {
+				f = &fused{id: id}
+				byID[id] = f
+			}
+			f.score += 1 / float64(rrfK+i+1)
+			if vec {
+				f.vecR = i + 1
+			} else {
+				f.ftR = i + 1
+			}
+		}
+	}
+	add(ftIDs, false)
+	add(vecIDs, true)
+	all := make([]*fused, 0, len(byID))
+	for _, f := range byID {
+		all = append(all, f)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].score != all[j].score {
+			return all[i].score > all[j].score
+		}
+		// Ties (one retriever each at the same rank): full text first.
+		if all[i].ftR != all[j].ftR {
+			return all[i].ftR != 0 && (all[j].ftR == 0 || all[i].ftR < all[j].ftR)
+		}
+		return all[i].id < all[j].id
+	})
+	if len(all) > opts.Limit {
+		all = all[:opts.Limit]
+	}
+	ids := make([]int64, len(all))
+	for i, f := range all {
+		ids[i] = f.id
+	}
+	details, err := s.details(ctx, ids, terms.orQuery())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, 0, len(all))
+	for _, f := range all {
+		r, ok := details[f.id]
+		if !ok {
+			continue // deleted between the two queries
+		}
+		r.Score = f.score
+		r.FullTextRank = f.ftR
+		r.VectorRank = f.vecR
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// mode resolves ModeAuto and checks that vector modes can run.
+func (s *Store) mode(ctx context.Context, m Mode) (Mode, int, error) {
+	switch m {
+	case ModeFullText:
+		return m, 0, nil
+	case ModeAuto, ModeHybrid, ModeVector:
+	default:
+		return "", 0, fmt.Errorf("search: unknown mode %q", m)
+	}
+	if s.embedder == nil {
+		if m == ModeAuto {
+			return ModeFullText, 0, nil
+		}
+		return "", 0, fmt.Errorf("search: %s mode needs an embedder (no API key configured)", m)
+	}
+	dims, err := s.modelDims(ctx, s.embedder.Model())
+	if err != nil {
+		return "", 0, fmt.Errorf("search: %w", err)
+	}
+	if dims == 0 {
+		if m == ModeAuto {
+			return ModeFullText, 0, nil
+		}
+		return "", 0, fmt.Errorf("search: no embeddings stored for model %s (run kb ingest with an API key)", s.embedder.Model())
+	}
+	if m == ModeAuto {
+		m = ModeHybrid
+	}
+	return m, dims, nil
+}
+
+// queryTerm is one lexeme of the query with its inverse document frequency.
+type queryTerm struct {
+	lexeme string
+	idf    float64
+}
+
+type queryTerms struct {
+	en      []queryTerm // english stems
+	simple  []queryTerm // identifiers, underscores removed
+	phrases []queryTerm // adjacent english stems as a phrase query ('set' <2> 'null')
+}
+
+// orQuery is the tsquery text matching any english term.
+func (q queryTerms) orQuery() string {
+	parts := make([]string, len(q.en))
+	for i, t := range q.en {
+		parts[i] = quoteLexeme(t.lexeme)
+	}
+	return strings.Join(parts, " | ")
+}
+
+var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+`)
+
+// safeLexeme keeps lexemes that need no escaping inside tsquery quotes.
+var safeLexeme = regexp.MustCompile(`^[\p{L}\p{N}_.\-/]+$`)
+
+func quoteLexeme(l string) string { return "'" + l + "'" }
+
+// queryTerms splits the query into english stems (stop words removed) and
+// identifiers, and weighs each by its rarity in the knowledge base (BM25's
+// IDF), since PostgreSQL's own ranking functions have none.
+func (s *Store) queryTerms(ctx context.Context, query string) (queryTerms, error) {
+	var q queryTerms
+	var en []string
+	type pos struct {
+		lexeme string
+		at     int
+	}
+	var seq []pos
+	rows, err := s.pool.Query(ctx, "SELECT lexeme, positions FROM unnest(to_tsvector('english', $1))", query)
+	if err != nil {
+		return q, fmt.Errorf("search: parse query: %w", err)
+	}
+	for rows.Next() {
+		var l string
+		var at []int16
+		if err := rows.Scan(&l, &at); err != nil {
+			rows.Close()
+			return q, fmt.Errorf("search: parse query: %w", err)
+		}
+		if safeLexeme.MatchString(l) {
+			en = append(en, l)
+			for _, a := range at {
+				seq = append(seq, pos{l, int(a)})
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return q, fmt.Errorf("search: parse query: %w", err)
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, m := range identifierRE.FindAllString(query, -1) {
+		l := strings.ToLower(strings.ReplaceAll(m, "_", ""))
+		if !seen[l] && safeLexeme.MatchString(l) {
+			seen[l] = true
+			ids = append(ids, l)
+		}
+	}
+	df := map[string]float64{}
+	var total float64
+	rows, err = s.pool.Query(ctx, `SELECT config, lexeme, ndoc FROM kb_lexemes
+		WHERE (config = 'english' AND lexeme = ANY($1)) OR (config = 'simple' AND lexeme = ANY($2)) OR config = 'total'`, en, ids)
+	if err != nil {
+		return q, fmt.Errorf("search: read term statistics: %w", err)
+	}
+	for rows.Next() {
+		var cfg, l string
+		var n float64
+		if err := rows.Scan(&cfg, &l, &n); err != nil {
+			rows.Close()
+			return q, fmt.Errorf("search: read term statistics: %w", err)
+		}
+		if cfg == "total" {
+			total = n
+			continue
+		}
+		df[cfg+":"+l] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return q, fmt.Errorf("search: read term statistics: %w", err)
+	}
+	idf := func(n float64) float64 { return math.Log(1 + (total-n+0.5)/(n+0.5)) }
+	for _, l := range en {
+		if n, ok := df["english:"+l]; ok {
+			q.en = append(q.en, queryTerm{lexeme: l, idf: idf(n)})
+		}
+	}
+	for _, l := range ids {
+		if n, ok := df["simple:"+l]; ok {
+			q.simple = append(q.simple, queryTerm{lexeme: l, idf: idf(n)})
+		}
+	}
+	// Phrases: consecutive query words (stop words may sit between them,
+	// as in SET NOT NULL) found in the same order and distance.
+	sort.Slice(seq, func(i, j int) bool { return seq[i].at < seq[j].at })
+	for i := 1; i < len(seq); i++ {
+		a, b := seq[i-1], seq[i]
+		na, oka := df["english:"+a.lexeme]
+		nb, okb := df["english:"+b.lexeme]
+		if d := b.at - a.at; oka && okb && d <= 3 {
+			q.phrases = append(q.phrases, queryTerm{
+				lexeme: fmt.Sprintf("%s <%d> %s", quoteLexeme(a.lexeme), d, quoteLexeme(b.lexeme)),
+				idf:    (idf(na) + idf(nb)) / 2,
+			})
+		}
+	}
+	return q, nil
+}
+
+// filterSQL appends the WHERE conditions of opts on alias c.
+func filterSQL(opts SearchOptions, args []any) (string, []any) {
+	var conds []string
+	if len(opts.Kinds) > 0 {
+		ks := make([]string, len(opts.Kinds))
+		for i, k := range opts.Kinds {
+			ks[i] = string(k)
+		}
+		args = append(args, ks)
+		conds = append(conds, fmt.Sprintf("c.kind = ANY($%d)", len(args)))
+	}
+	if opts.MinTrust > TrustUnknown {
+		args = append(args, int16(opts.MinTrust))
+		conds = append(conds, fmt.Sprintf("c.trust >= $%d", len(args)))
+	}
+	if opts.Version != "" {
+		args = append(args, opts.Version)
+		conds = append(conds, fmt.Sprintf("(c.pg_version = $%d OR c.pg_version = '')", len(args)))
+	}
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " AND " + strings.Join(conds, " AND "), args
+}
+
+// fullText ranks chunks matching any query term by the sum of the IDF of
+// the terms they contain, counting a term more when it is in the heading.
+func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, limit int) ([]int64, error) {
+	if len(q.en) == 0 && len(q.simple) == 0 {
+		return nil, nil
+	}
+	var args []any
+	var score, match []string
+	param := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	for _, t := range q.en {
+		p := param(quoteLexeme(t.lexeme))
+		pa := param(quoteLexeme(t.lexeme) + ":A")
+		score = append(score, fmt.Sprintf("%g * ((c.tsv_en @@ %s::tsquery)::int + %g * (c.tsv_en @@ %s::tsquery)::int)",
+			t.idf, p, headingBoost, pa))
+	}
+	for _, t := range q.simple {
+		p := param(quoteLexeme(t.lexeme))
+		pa := param(quoteLexeme(t.lexeme) + ":A")
+		score = append(score, fmt.Sprintf("%g * %g * ((c.tsv_simple @@ %s::tsquery)::int + %g * (c.tsv_simple @@ %s::tsquery)::int)",
+			identifierWeight, t.idf, p, headingBoost, pa))
+	}
+	for _, t := range q.phrases {
+		score = append(score, fmt.Sprintf("%g * %g * (c.tsv_en @@ %s::tsquery)::int", phraseWeight, t.idf, param(t.lexeme)))
+	}
+	if len(q.en) > 0 {
+		match = append(match, "c.tsv_en @@ "+param(q.orQuery())+"::tsquery")
+	}
+	if len(q.simple) > 0 {
+		parts := make([]string, len(q.simple))
+		for i, t := range q.simple {
+			parts[i] = quoteLexeme(t.lexeme)
+		}
+		match = append(match, "c.tsv_simple @@ "+param(strings.Join(parts, " | "))+"::tsquery")
+	}
+	filter, args := filterSQL(opts, args)
+	args = append(args, limit)
+	sql := fmt.Sprintf(`SELECT c.id FROM kb_chunks c WHERE (%s)%s
+		ORDER BY %s DESC, c.id LIMIT $%d`,
+		strings.Join(match, " OR "), filter, strings.Join(score, " + "), len(args))
+	return s.ids(ctx, sql, args)
+}
+
+// vectorSearch returns the nearest chunks by cosine distance through the
+// model's HNSW index. Iterative scans keep filtered searches from running
+// out of candidates.
+func (s *Store) vectorSearch(ctx context.Context, model string, dims int, v []float32, opts SearchOptions, limit int) ([]int64, error) {
+	args := []any{vectorLiteral(v)}
+	filter, args := filterSQL(opts, args)
+	args = append(args, limit)
+	sql := fmt.Sprintf(`WITH v AS MATERIALIZED (
+			SELECT c.id, e.embedding::vector(%[1]d) <=> $1::vector(%[1]d) AS d
+			FROM kb_embeddings e JOIN kb_chunks c ON c.id = e.chunk_id
+			WHERE e.model = %[2]s%[3]s
+			ORDER BY e.embedding::vector(%[1]d) <=> $1::vector(%[1]d)
+			LIMIT $%[4]d)
+		SELECT id FROM v ORDER BY d, id`, dims, modelLiteral(model), filter, len(args))
+	var out []int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(efSearch, limit))); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL hnsw.iterative_scan = relaxed_order"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search: vector: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) ids(ctx context.Context, sql string, args []any) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: full text: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("search: full text: %w", err)
+	}
+	return ids, nil
+}
+
+// details loads what a citation needs, with a snippet around the query
+// terms when there are any.
+func (s *Store) details(ctx context.Context, ids []int64, orQuery string) (map[int64]Result, error) {
+	out := map[int64]Result{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT c.id, s.title, c.heading, c.url, s.author, c.kind, c.trust, c.pg_version, c.body,
+			CASE WHEN $2 = '' THEN left(c.body, 300)
+			ELSE ts_headline('english', c.body, $2::tsquery,
+				'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel=**, StopSel=**') END
+		FROM kb_chunks c JOIN kb_sources s ON s.id = c.source_id
+		WHERE c.id = ANY($1)`, ids, orQuery)
+	if err != nil {
+		return nil, fmt.Errorf("search: load results: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Result
+		var kind string
+		var trust int16
+		if err := rows.Scan(&r.ChunkID, &r.Title, &r.Heading, &r.URL, &r.Author, &kind, &trust, &r.PGVersion, &r.Text, &r.Snippet); err != nil {
+			return nil, fmt.Errorf("search: load results: %w", err)
+		}
+		r.Kind = Kind(kind)
+		r.Trust = Trust(trust).String()
+		out[r.ChunkID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: load results: %w", err)
+	}
+	return out, nil
+}
