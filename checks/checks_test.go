@@ -66,10 +66,16 @@ func runFixture(t *testing.T, fx Fixture, ruleID, section string) []string {
 		name = strings.ReplaceAll(path, "{}", strings.TrimSuffix(section, ".sql"))
 	}
 	f := sqlparse.ParseFile(name, []byte(fx.Sections[section]), o)
-	res := Run([]*sqlparse.File{f}, s)
+	files := []*sqlparse.File{f}
+	if setup, ok := fx.Sections["setup.sql"]; ok {
+		// setup.sql is the schema before the migration: an earlier file of
+		// the same run, so that the rules' catalog knows its tables.
+		files = []*sqlparse.File{sqlparse.ParseFile("setup.sql", []byte(setup), sqlparse.Options{Framework: sqlparse.FrameworkSQL}), f}
+	}
+	res := Run(files, s)
 	var out []string
 	for _, fd := range res.Findings {
-		if fd.Rule != ruleID {
+		if fd.Rule != ruleID || fd.Path != f.Path {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s:%d:%d: %s [%s] %s", fd.Path, fd.Line, fd.Column, fd.Severity, fd.Rule, fd.Message))

@@ -40,8 +40,9 @@ func Run(files []*sqlparse.File, s Settings) *Result {
 	}
 	rules := enabledRules(&s)
 	res := &Result{Files: files}
+	cat := NewCatalog() // the schema the files build, in the order they run
 	for _, f := range files {
-		res.Findings = append(res.Findings, checkFile(f, rules, &s)...)
+		res.Findings = append(res.Findings, checkFile(f, rules, &s, cat)...)
 	}
 	for i := range res.Findings {
 		res.Findings[i].Blocking = res.Findings[i].Severity >= s.FailOn
@@ -73,7 +74,7 @@ func ruleEnabled(rules []*Rule, id string) *Rule {
 	return nil
 }
 
-func checkFile(f *sqlparse.File, rules []*Rule, s *Settings) []Finding {
+func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Finding {
 	var out []Finding
 	if !f.Analysed {
 		if r := ruleEnabled(rules, "file-not-analysed"); r != nil {
@@ -86,7 +87,7 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings) []Finding {
 		return fingerprintAll(out, nil)
 	}
 	ign := parseIgnores(f)
-	state := newState()
+	state := newState(cat)
 	reported := map[string]int{}
 	var stmtFP []string
 	syntax := ruleEnabled(rules, "syntax-error")

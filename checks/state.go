@@ -19,16 +19,25 @@ type State struct {
 	// LockTimeout and StatementTimeout are true when an earlier statement
 	// set them to a non-zero value for the statements that follow.
 	LockTimeout, StatementTimeout bool
+	// TransactionTimeout is the same for transaction_timeout (PostgreSQL
+	// 17+).
+	TransactionTimeout bool
 	// TimeZone is the session time zone set by the migration, if any.
 	TimeZone string
+	// Catalog is the schema built by the statements before this one, in
+	// this file and the files before it in the same run.
+	Catalog *Catalog
 
-	localLock, localStmt bool // set with SET LOCAL: lasts until the transaction ends
+	localLock, localStmt, localTx bool // set with SET LOCAL: lasts until the transaction ends
 	localBlock           int
 	values               map[string]any
 }
 
-func newState() *State {
-	return &State{Created: map[string]bool{}, values: map[string]any{}}
+func newState(cat *Catalog) *State {
+	if cat == nil {
+		cat = NewCatalog()
+	}
+	return &State{Created: map[string]bool{}, values: map[string]any{}, Catalog: cat}
 }
 
 // Value returns per-file state a rule keeps under key (use the rule id).
@@ -77,7 +86,11 @@ func (s *State) after(st *sqlparse.Statement) {
 		if s.localStmt {
 			s.StatementTimeout, s.localStmt = false, false
 		}
+		if s.localTx {
+			s.TransactionTimeout, s.localTx = false, false
+		}
 	}
+	s.Catalog.apply(st.Node)
 	if st.Node == nil {
 		return
 	}
@@ -115,12 +128,17 @@ func (s *State) after(st *sqlparse.Statement) {
 				s.localLock, s.localBlock = true, st.TxBlock
 			}
 			if name == "" {
-				s.StatementTimeout = false
+				s.StatementTimeout, s.TransactionTimeout = false, false
 			}
 		case "statement_timeout":
 			s.StatementTimeout = on
 			if on && v.IsLocal {
 				s.localStmt, s.localBlock = true, st.TxBlock
+			}
+		case "transaction_timeout":
+			s.TransactionTimeout = on
+			if on && v.IsLocal {
+				s.localTx, s.localBlock = true, st.TxBlock
 			}
 		case "timezone":
 			if on {
