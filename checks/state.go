@@ -29,8 +29,8 @@ type State struct {
 	Catalog *Catalog
 
 	localLock, localStmt, localTx bool // set with SET LOCAL: lasts until the transaction ends
-	localBlock           int
-	values               map[string]any
+	localBlock                    int
+	values                        map[string]any
 }
 
 func newState(cat *Catalog) *State {
