@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"unicode/utf8"
-
-	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
 // MaxFileSize is the default size above which a file is not analysed.
@@ -30,6 +28,20 @@ const (
 // Frameworks lists the names accepted by --framework.
 var Frameworks = []Framework{FrameworkSQL, FrameworkFlyway, FrameworkGolangMigrate, FrameworkGoose, FrameworkDbmate, FrameworkSqitch, FrameworkLiquibase}
 
+// ParseFramework checks a framework name as given on the command line or in
+// the config; "" and "auto" mean detection.
+func ParseFramework(s string) (Framework, error) {
+	if s == "" || s == "auto" {
+		return FrameworkAuto, nil
+	}
+	for _, f := range Frameworks {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	return FrameworkAuto, fmt.Errorf("unknown framework %q (want auto or one of %v)", s, Frameworks)
+}
+
 // Part says whether a statement belongs to the forward (up) or the
 // rollback (down) migration. Only up parts are reviewed; down parts are
 // checked for syntax.
@@ -39,6 +51,22 @@ type Part string
 const (
 	PartUp   Part = "up"
 	PartDown Part = "down"
+)
+
+// The values of File.TxMode: how the migration tool wraps the up part.
+const (
+	// TxModeFile: the tool runs the whole up part in one transaction.
+	TxModeFile = "file"
+	// TxModeChangeset: one transaction per changeset (Liquibase).
+	TxModeChangeset = "changeset"
+	// TxModeImplicit: the tool sends the up part to the server as one
+	// multi-statement query string, which PostgreSQL runs as one implicit
+	// transaction when it holds more than one statement
+	// (https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-MULTI-STATEMENT).
+	TxModeImplicit = "implicit"
+	// TxModeNone: every statement autocommits unless the file opens a
+	// transaction itself.
+	TxModeNone = "none"
 )
 
 // Pos is a 1-based line and column (in characters) in a file.
@@ -66,15 +94,18 @@ type Statement struct {
 	Index int
 	Part  Part
 	// Text is the statement as written in the file, without the
-	// terminating semicolon. SQL is Text after placeholder substitution:
-	// what was parsed.
+	// terminating semicolon (for Liquibase --rollback lines, without the
+	// comment markers). SQL is Text after placeholder substitution: what
+	// was parsed.
 	Text, SQL string
 	// Start and End delimit the statement in the file; End is inclusive
 	// (the terminating semicolon when there is one).
 	Start, End Pos
 	// StartOffset and EndOffset are byte offsets of Text in the file.
 	StartOffset, EndOffset int
-	// Node is the parsed statement; nil when Err is set.
+	// Node is the parsed statement; nil when Err is set. Location fields
+	// inside it are offsets into whatever text was parsed; convert them
+	// with File.NodePos, never use them directly.
 	Node *Node
 	// Err is set when the parser rejected the statement.
 	Err *SyntaxError
@@ -93,6 +124,14 @@ type Statement struct {
 	Unresolved []string
 
 	fp string
+	// group is the layout's unit of execution the statement belongs to.
+	group int
+	// subst maps offsets in SQL back to Text; locBase is the offset that
+	// node locations are relative to: -1 when the statement was parsed on
+	// its own (locations are offsets in SQL), 0 when the whole file was
+	// parsed at once (locations are file offsets).
+	subst   offsetMap
+	locBase int
 }
 
 // Fingerprint is pg_query's fingerprint of the statement, equal for
@@ -113,12 +152,15 @@ type File struct {
 	// goose or dbmate, the plan position for sqitch). Empty for plain SQL.
 	Version string
 	// InTransaction is true when the tool runs the file's up part inside a
-	// transaction (the whole file, or each changeset).
+	// transaction (the whole file, each changeset, or the implicit
+	// transaction of a multi-statement query).
 	InTransaction bool
-	// TxMode describes the tool's wrapping in words: "file" (one
-	// transaction for the whole up part), "changeset" (one per changeset),
-	// "none".
+	// TxMode is one of the TxMode constants: "file", "changeset",
+	// "implicit" or "none".
 	TxMode string
+	// TxReason explains TxMode in one sentence, naming the tool's
+	// behaviour and the annotation that changed it.
+	TxReason string
 	// Statements holds every statement in file order, up and down parts.
 	Statements []*Statement
 	// Comments holds every comment of the file, in order.
@@ -130,6 +172,7 @@ type File struct {
 	Src []byte
 
 	lines []int // byte offset of the start of each line
+	ascii bool  // Src has no multi-byte characters: columns are byte based
 }
 
 // Up returns the statements of the up part.
@@ -148,17 +191,28 @@ func (f *File) part(p Part) []*Statement {
 	return out
 }
 
+func (f *File) lineTable() {
+	if f.lines != nil {
+		return
+	}
+	n := bytes.Count(f.Src, []byte{'\n'})
+	f.lines = make([]int, 1, n+1)
+	ascii := true
+	for i, b := range f.Src {
+		switch {
+		case b == '\n':
+			f.lines = append(f.lines, i+1)
+		case b >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	f.ascii = ascii
+}
+
 // Position converts a byte offset in the file to a 1-based line and column.
 // Columns count characters, not bytes.
 func (f *File) Position(off int) Pos {
-	if f.lines == nil {
-		f.lines = []int{0}
-		for i, b := range f.Src {
-			if b == '\n' {
-				f.lines = append(f.lines, i+1)
-			}
-		}
-	}
+	f.lineTable()
 	if off < 0 {
 		off = 0
 	}
@@ -166,11 +220,27 @@ func (f *File) Position(off int) Pos {
 		off = len(f.Src)
 	}
 	line := sort.Search(len(f.lines), func(i int) bool { return f.lines[i] > off }) - 1
+	if f.ascii {
+		return Pos{Line: line + 1, Col: off - f.lines[line] + 1}
+	}
 	col := utf8.RuneCount(f.Src[f.lines[line]:off]) + 1
 	return Pos{Line: line + 1, Col: col}
 }
 
-// Options control how files are read.
+// NodePos converts a location found inside st.Node (a Location field, a
+// byte offset into the parsed text) to a position in the original file.
+// Locations of -1 (unknown) give the statement's start.
+func (f *File) NodePos(st *Statement, loc int32) Pos {
+	if loc < 0 {
+		return st.Start
+	}
+	if st.locBase >= 0 {
+		return f.Position(st.locBase + int(loc))
+	}
+	return f.Position(st.StartOffset + st.subst.orig(int(loc)))
+}
+
+// Options control how files are found and read.
 type Options struct {
 	// Framework forces a framework; empty means detect it.
 	Framework Framework
@@ -185,67 +255,76 @@ type Options struct {
 	// AssumeInTransaction treats plain SQL files as run in one transaction
 	// (psql --single-transaction, or a runner we do not know).
 	AssumeInTransaction bool
+	// MultiStatement says golang-migrate runs with x-multi-statement=true:
+	// it then splits files on semicolons and runs each statement on its
+	// own, outside any transaction.
+	MultiStatement bool
 }
 
-// region is a part of a file that the framework marks out: up or down,
-// whether its statements share one transaction, and whether it is one
-// statement that must not be split (goose StatementBegin/End).
-type region struct {
-	part    Part
-	start   int
-	end     int
-	tx      bool
-	noSplit bool
+// hint is what Load knows about a file beyond its name and content: its
+// framework from the directory, the part (golang-migrate .down.sql,
+// Flyway U, sqitch revert), the version, and Flyway's per-script config.
+type hint struct {
+	framework Framework
+	part      Part
+	version   string
+	// flywayConf holds the keys of a Flyway script configuration file
+	// (V1__x.sql.conf); nil when there is none.
+	flywayConf map[string]string
+	// skip, when set, is the reason not to analyse the file at all.
+	skip string
 }
 
 // ParseFile splits and parses one migration file. It never fails: problems
 // become syntax errors on statements, or a skipped file with a reason.
+// The framework is detected from the path and content unless
+// opts.Framework names it. Use it for content read from stdin, with the
+// file name the content would have.
 func ParseFile(path string, src []byte, opts Options) *File {
-	f := &File{Path: path, Src: src, Framework: opts.Framework}
-	max := int64(MaxFileSize)
-	if opts.MaxFileSize > 0 {
-		max = opts.MaxFileSize
+	return parseFile(path, src, opts, hint{})
+}
+
+func parseFile(path string, src []byte, opts Options, h hint) *File {
+	f := &File{Path: path, Src: src, Framework: opts.Framework, TxMode: TxModeNone}
+	if h.framework != FrameworkAuto {
+		f.Framework = h.framework
 	}
-	switch {
-	case int64(len(src)) > max:
-		f.SkippedReason = fmt.Sprintf("file is %d bytes, over the %d-byte limit", len(src), max)
+	if h.skip != "" {
+		f.SkippedReason = h.skip
 		return f
-	case bytes.IndexByte(src, 0) >= 0:
-		f.SkippedReason = "binary file (contains NUL bytes)"
-		return f
-	case !utf8.Valid(src):
-		f.SkippedReason = "not valid UTF-8"
+	}
+	if reason := skipReason(src, opts); reason != "" {
+		f.SkippedReason = reason
 		return f
 	}
 	f.Analysed = true
+	name := baseName(path)
 	if f.Framework == FrameworkAuto {
-		f.Framework = detect(path, src)
+		f.Framework = detect(name, src)
 	}
-	regions := layout(f, opts)
-	sp := &splitter{src: string(src)}
-	txBlock := 0
-	for _, r := range regions {
-		var spans []span
-		if r.noSplit {
-			spans = sp.split(r.start, r.end)
-			if len(spans) > 1 {
-				spans = []span{{start: spans[0].start, end: spans[len(spans)-1].end, term: spans[len(spans)-1].term, leading: spans[0].leading}}
-			}
-		} else {
-			spans = sp.split(r.start, r.end)
-		}
-		if r.tx {
-			txBlock++
-		}
-		for _, s := range spans {
-			st := f.newStatement(s, r.part, opts)
-			if r.tx {
-				st.InTransaction, st.TxBlock = true, txBlock
-			}
+	if h.part == "" {
+		h.part = partFromName(f.Framework, name)
+	}
+	if h.version == "" {
+		h.version = versionFromName(f.Framework, name)
+	}
+	f.Version = h.version
+
+	lay := layout(f, opts, h)
+	work := string(src)
+	if lay.work != nil {
+		work = string(lay.work)
+	}
+	sp := &splitter{src: work}
+	for _, r := range lay.regions {
+		for _, s := range sp.split(r.start, r.end) {
+			st := f.newStatement(work, s, r.part, opts)
+			st.group = r.group
 			f.Statements = append(f.Statements, st)
 		}
 	}
 	f.Comments = sp.comments
+	parseStatements(f, work)
 	for i := range f.Comments {
 		f.Comments[i].Line = f.Position(f.Comments[i].Offset).Line
 	}
@@ -254,12 +333,32 @@ func ParseFile(path string, src []byte, opts Options) *File {
 			st.Leading[i].Line = f.Position(st.Leading[i].Offset).Line
 		}
 	}
-	explicitTransactions(f, &txBlock)
+	if lay.finish != nil {
+		lay.finish(f, lay)
+	}
+	assignTransactions(f, lay)
 	return f
 }
 
-func (f *File) newStatement(s span, part Part, opts Options) *Statement {
-	text := string(f.Src[s.start:s.end])
+// skipReason says why a file's content cannot be analysed, or "".
+func skipReason(src []byte, opts Options) string {
+	max := int64(MaxFileSize)
+	if opts.MaxFileSize > 0 {
+		max = opts.MaxFileSize
+	}
+	switch {
+	case int64(len(src)) > max:
+		return fmt.Sprintf("file is %d bytes, over the %d-byte limit", len(src), max)
+	case bytes.IndexByte(src, 0) >= 0:
+		return "binary file (contains NUL bytes)"
+	case !utf8.Valid(src):
+		return "not valid UTF-8"
+	}
+	return ""
+}
+
+func (f *File) newStatement(work string, s span, part Part, opts Options) *Statement {
+	text := work[s.start:s.end]
 	st := &Statement{
 		Index:       len(f.Statements),
 		Part:        part,
@@ -268,77 +367,76 @@ func (f *File) newStatement(s span, part Part, opts Options) *Statement {
 		EndOffset:   s.end,
 		Start:       f.Position(s.start),
 		Leading:     s.leading,
+		locBase:     -1,
 	}
 	endOff := s.end - 1
 	if s.term {
 		// the semicolon follows the statement, perhaps after comments or spaces
-		if j := bytes.IndexByte(f.Src[s.end:], ';'); j >= 0 {
-			endOff = s.end + j
-		}
+		endOff = s.semi
 	}
 	st.End = f.Position(endOff)
-	sql, m, unresolved := substitute(text, f.Framework, opts)
-	st.SQL, st.Unresolved = sql, unresolved
-	node, extra, msg, off := parseOne(sql)
-	switch {
-	case msg != "":
-		pos := st.Start
-		if off >= 0 {
-			pos = f.Position(s.start + m.orig(off))
-		}
-		st.Err = &SyntaxError{Path: f.Path, Pos: pos, Msg: msg}
-	case len(extra) > 0:
-		// The splitter and the parser disagree on where statements end;
-		// trust the parser's tree for the first and say so.
-		st.Node = node
-	default:
-		st.Node = node
-	}
+	st.SQL, st.subst, st.Unresolved = substitute(text, f.Framework, opts)
 	return st
 }
 
-// explicitTransactions marks statements between an explicit BEGIN (or
-// START TRANSACTION) and COMMIT/ROLLBACK/END as running in a transaction.
-// Inside a tool's own transaction, an explicit BEGIN only warns ("there is
-// already a transaction in progress") but its COMMIT ends the tool's
-// transaction early: later statements then autocommit.
-func explicitTransactions(f *File, txBlock *int) {
-	inExplicit := false
-	committedTool := map[int]bool{}
-	block := 0
+// parseStatements parses every statement. The fast path parses the whole
+// text with one call to the parser and maps its statements onto the
+// splitter's by offset; it applies when no placeholder changed any
+// statement's text and the parser finds exactly the splitter's
+// statements. Otherwise, and for files with a syntax error, each
+// statement is parsed on its own, so one bad statement does not hide the
+// others and every error points at its own statement.
+func parseStatements(f *File, work string) {
+	if len(f.Statements) == 0 {
+		return
+	}
+	if parseWhole(f, work) {
+		return
+	}
 	for _, st := range f.Statements {
-		if st.Part != PartUp {
-			continue
-		}
-		toolBlock := st.TxBlock
-		if committedTool[toolBlock] {
-			st.InTransaction, st.TxBlock = false, 0
-			toolBlock = 0
-		}
-		if inExplicit {
-			st.InTransaction, st.TxBlock = true, block
-		}
-		ts, ok := st.Node.GetNode().(*pg_query.Node_TransactionStmt)
-		if !ok {
-			continue
-		}
-		switch ts.TransactionStmt.Kind {
-		case pg_query.TransactionStmtKind_TRANS_STMT_BEGIN, pg_query.TransactionStmtKind_TRANS_STMT_START:
-			if inExplicit {
-				continue
-			}
-			if toolBlock != 0 {
-				inExplicit, block = true, toolBlock
-				continue
-			}
-			*txBlock++
-			inExplicit, block = true, *txBlock
-			st.InTransaction, st.TxBlock = true, block
-		case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK:
-			if toolBlock != 0 {
-				committedTool[toolBlock] = true
-			}
-			inExplicit = false
+		parseAlone(f, st)
+	}
+}
+
+func parseWhole(f *File, work string) bool {
+	for _, st := range f.Statements {
+		if st.SQL != st.Text {
+			return false
 		}
 	}
+	stmts, ok := parseAll(work)
+	if !ok || len(stmts) != len(f.Statements) {
+		return false
+	}
+	for i, st := range f.Statements {
+		r := stmts[i]
+		end := len(work)
+		if r.len > 0 {
+			end = r.loc + r.len
+		}
+		if r.loc > st.StartOffset || st.EndOffset > end || r.node == nil {
+			return false
+		}
+		// the parser's statement must not reach into the next one
+		if i+1 < len(f.Statements) && end > f.Statements[i+1].StartOffset {
+			return false
+		}
+	}
+	for i, st := range f.Statements {
+		st.Node, st.locBase = stmts[i].node, 0
+	}
+	return true
+}
+
+func parseAlone(f *File, st *Statement) {
+	node, msg, off := parseOne(st.SQL)
+	if msg != "" {
+		pos := st.Start
+		if off >= 0 {
+			pos = f.Position(st.StartOffset + st.subst.orig(off))
+		}
+		st.Err = &SyntaxError{Path: f.Path, Pos: pos, Msg: msg}
+		return
+	}
+	st.Node, st.locBase = node, -1
 }

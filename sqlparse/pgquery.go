@@ -17,25 +17,44 @@ import (
 type Node = pg_query.Node
 
 // parseOne parses the text of one statement. It returns the statement's
-// node (nil for an empty statement, e.g. only comments) and, on failure, the
-// parser's message and the byte offset in sql where it stopped (-1 when
-// unknown).
-func parseOne(sql string) (node *Node, extra []*Node, msg string, offset int) {
+// node (nil for an empty statement, e.g. only comments) or, on failure,
+// the parser's message and the byte offset in sql where it stopped (-1
+// when unknown). Should the text hold several statements, the first one's
+// node is returned.
+func parseOne(sql string) (node *Node, msg string, offset int) {
 	res, err := pg_query.Parse(sql)
 	if err != nil {
 		var pe *parser.Error
 		if errors.As(err, &pe) {
-			return nil, nil, pe.Message, charToByte(sql, pe.Cursorpos-1)
+			return nil, pe.Message, charToByte(sql, pe.Cursorpos-1)
 		}
-		return nil, nil, err.Error(), -1
+		return nil, err.Error(), -1
 	}
 	if len(res.Stmts) == 0 {
-		return nil, nil, "", -1
+		return nil, "", -1
 	}
-	for _, s := range res.Stmts[1:] {
-		extra = append(extra, s.Stmt)
+	return res.Stmts[0].Stmt, "", -1
+}
+
+// rawStmt is one statement of a parsed text: its node and where the
+// parser says it is (byte offset and length; length 0 means "to the end").
+type rawStmt struct {
+	node     *Node
+	loc, len int
+}
+
+// parseAll parses a whole text (a file) with one call to the parser. ok is
+// false when the text has a syntax error.
+func parseAll(sql string) ([]rawStmt, bool) {
+	res, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, false
 	}
-	return res.Stmts[0].Stmt, extra, "", -1
+	out := make([]rawStmt, len(res.Stmts))
+	for i, s := range res.Stmts {
+		out[i] = rawStmt{node: s.Stmt, loc: int(s.StmtLocation), len: int(s.StmtLen)}
+	}
+	return out, true
 }
 
 // fingerprint returns pg_query's fingerprint of a statement: equal for

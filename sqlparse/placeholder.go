@@ -88,7 +88,7 @@ func substitute(text string, fw Framework, opts Options) (string, offsetMap, []s
 			case `"`:
 				v = `"` + strings.ReplaceAll(v, `"`, `""`) + `"`
 			}
-			reps = append(reps, repl{m[3] - 1, m[9], v})
+			reps = append(reps, repl{m[3], m[9], v})
 		}
 	}
 	if len(reps) == 0 {

@@ -8,6 +8,7 @@ import "strings"
 type span struct {
 	start, end int
 	term       bool
+	semi       int       // offset of the terminating semicolon when term
 	leading    []Comment // comments between the previous statement and this one
 }
 
@@ -40,9 +41,9 @@ func (s *splitter) split(from, to int) []span {
 		prevWord   string
 		wordBefore string
 	)
-	flush := func(term bool) {
+	flush := func(term bool, semi int) {
 		if stmtStart >= 0 {
-			out = append(out, span{start: stmtStart, end: lastSig, term: term, leading: leading})
+			out = append(out, span{start: stmtStart, end: lastSig, term: term, semi: semi, leading: leading})
 			leading = nil
 		}
 		stmtStart, lastSig, atomic, prevWord, wordBefore = -1, -1, 0, "", ""
@@ -68,6 +69,17 @@ func (s *splitter) split(from, to int) []span {
 			}
 			s.addComment(src[i:j], i, stmtStart < 0, &leading)
 			i = j
+		case c == '\\' && stmtStart < 0:
+			// A psql meta-command (\set, \i, \connect ...) between
+			// statements: psql handles it, the server never sees it. It
+			// runs to the end of the line.
+			j := strings.IndexByte(src[i:], '\n')
+			if j < 0 {
+				j = len(src)
+			} else {
+				j += i
+			}
+			i = j
 		case c == '/' && i+1 < len(src) && src[i+1] == '*':
 			j := skipBlockComment(src, i)
 			s.addComment(src[i:j], i, stmtStart < 0, &leading)
@@ -78,7 +90,7 @@ func (s *splitter) split(from, to int) []span {
 				i++
 				continue
 			}
-			flush(true)
+			flush(true, i)
 			i++
 		case c == '\'':
 			j := skipQuoted(src, i, '\'', i > 0 && (src[i-1] == 'E' || src[i-1] == 'e') && (i < 2 || !isIdent(src[i-2])))
@@ -125,7 +137,7 @@ func (s *splitter) split(from, to int) []span {
 			i++
 		}
 	}
-	flush(false)
+	flush(false, -1)
 	return out
 }
 

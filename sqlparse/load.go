@@ -1,0 +1,483 @@
+package sqlparse
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Load finds the migration files under paths (files or directories,
+// searched recursively), orders them the way their tool runs them, and
+// reads and parses them concurrently (GOMAXPROCS workers), keeping that
+// order. It fails only on I/O errors, such as a path that does not exist;
+// files it cannot analyse come back with Analysed false and a reason.
+//
+// In a directory it takes *.sql files and sqitch projects (a sqitch.plan
+// with its deploy/ and revert/ scripts, in plan order). It skips hidden
+// directories, files that are not SQL (README, .conf, …) and sqitch verify
+// scripts, which check a deployment rather than change the schema. Files
+// named explicitly are always loaded.
+//
+// Ordering: files of one directory are sorted as their framework sorts
+// them (see orderKey); Flyway files under one argument are sorted together,
+// since Flyway scans its locations recursively and orders all migrations
+// by version. Directories and arguments keep the order they were given in,
+// subdirectories in lexical order.
+func Load(ctx context.Context, paths []string, opts Options) ([]*File, error) {
+	var jobs []loadJob
+	seen := map[string]bool{}
+	for _, p := range paths {
+		found, err := collect(p, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range found {
+			key := filepath.Clean(j.path)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			jobs = append(jobs, j)
+		}
+	}
+	files := make([]*File, len(jobs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, j := range jobs {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			f, err := j.load(opts)
+			if err != nil {
+				return err
+			}
+			files[i] = f
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// loadJob is a file to read, with what the directory told us about it.
+type loadJob struct {
+	path string
+	hint hint
+	// conf is the path of a Flyway script configuration file to read.
+	conf string
+}
+
+func (j loadJob) load(opts Options) (*File, error) {
+	h := j.hint
+	if h.skip != "" {
+		return parseFile(j.path, nil, opts, h), nil
+	}
+	max := int64(MaxFileSize)
+	if opts.MaxFileSize > 0 {
+		max = opts.MaxFileSize
+	}
+	info, err := os.Stat(j.path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", j.path, err)
+	}
+	if info.Size() > max {
+		// Do not read what we will not analyse.
+		h.skip = fmt.Sprintf("file is %d bytes, over the %d-byte limit", info.Size(), max)
+		return parseFile(j.path, nil, opts, h), nil
+	}
+	src, err := os.ReadFile(j.path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", j.path, err)
+	}
+	if j.conf != "" {
+		conf, err := os.ReadFile(j.conf)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", j.conf, err)
+		}
+		h.flywayConf = parseJavaProperties(conf)
+	}
+	return parseFile(j.path, src, opts, h), nil
+}
+
+// collect lists the files one path argument stands for, in order.
+func collect(p string, opts Options) ([]loadJob, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("path %s does not exist", p)
+		}
+		return nil, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if !info.IsDir() {
+		if filepath.Base(p) == "sqitch.plan" {
+			return sqitchProject(filepath.Dir(p), opts)
+		}
+		return []loadJob{explicitFile(p, opts)}, nil
+	}
+	return walkDir(p, opts)
+}
+
+// explicitFile is a file named on the command line: loaded whatever its
+// name, with sqitch and Flyway context looked up next to it.
+func explicitFile(p string, opts Options) loadJob {
+	j := loadJob{path: p}
+	if opts.Framework == FrameworkAuto || opts.Framework == FrameworkSqitch {
+		// deploy/x.sql, or deploy/schema/x.sql for change schema/x, of a
+		// sqitch project: look a few levels up for the plan.
+		d, rel := filepath.Dir(p), filepath.Base(p)
+		for range 8 {
+			parent := filepath.Dir(d)
+			if parent == d {
+				break
+			}
+			kind := filepath.Base(d)
+			if (kind == "deploy" || kind == "revert" || kind == "verify") && fileExists(filepath.Join(parent, "sqitch.plan")) {
+				j.hint = sqitchHint(kind, strings.TrimSuffix(filepath.ToSlash(rel), ".sql"), parent)
+				if kind == "verify" {
+					j.hint.skip = "sqitch verify script: it checks a deployment and changes nothing"
+				}
+				return j
+			}
+			rel = filepath.Join(kind, rel)
+			d = parent
+		}
+	}
+	if fileExists(p + ".conf") {
+		j.conf = p + ".conf"
+	}
+	return j
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
+}
+
+// sqitchHint describes a sqitch script; its version is the change's
+// position in the plan.
+func sqitchHint(kind, change, projectDir string) hint {
+	h := hint{framework: FrameworkSqitch, part: PartUp}
+	if kind == "revert" {
+		h.part = PartDown
+	}
+	plan, err := readSqitchPlan(filepath.Join(projectDir, "sqitch.plan"))
+	if err == nil {
+		for i, c := range plan {
+			if c.script == change {
+				h.version = strconv.Itoa(i + 1)
+			}
+		}
+	}
+	return h
+}
+
+func walkDir(root string, opts Options) ([]loadJob, error) {
+	type dirFiles struct {
+		dir   string
+		names []string
+	}
+	var dirs []*dirFiles
+	byDir := map[string]*dirFiles{}
+	var sqitchRoots []string
+	all := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("walk %s: %w", p, err)
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			if (opts.Framework == FrameworkAuto || opts.Framework == FrameworkSqitch) && fileExists(filepath.Join(p, "sqitch.plan")) {
+				sqitchRoots = append(sqitchRoots, p)
+				dirs = append(dirs, &dirFiles{dir: "sqitch:" + p})
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		all[p] = true
+		if !strings.EqualFold(filepath.Ext(name), ".sql") || !d.Type().IsRegular() {
+			return nil
+		}
+		dir := filepath.Dir(p)
+		df := byDir[dir]
+		if df == nil {
+			df = &dirFiles{dir: dir}
+			byDir[dir] = df
+			dirs = append(dirs, df)
+		}
+		df.names = append(df.names, name)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Flyway orders every migration under its location by version, across
+	// subdirectories: gather them under the first directory that has one.
+	var flyway *dirFiles
+	var flywayPaths []string
+	for _, df := range dirs {
+		if strings.HasPrefix(df.dir, "sqitch:") {
+			continue
+		}
+		keep := df.names[:0]
+		for _, n := range df.names {
+			if nameFramework(n, opts) == FrameworkFlyway {
+				flywayPaths = append(flywayPaths, filepath.Join(df.dir, n))
+				if flyway == nil {
+					flyway = df
+				}
+				continue
+			}
+			keep = append(keep, n)
+		}
+		df.names = keep
+	}
+	var jobs []loadJob
+	for _, df := range dirs {
+		if dir, ok := strings.CutPrefix(df.dir, "sqitch:"); ok {
+			js, err := sqitchProject(dir, opts)
+			if err != nil {
+				return nil, err
+			}
+			jobs = append(jobs, js...)
+			continue
+		}
+		if df == flyway {
+			sortPaths(flywayPaths, FrameworkFlyway)
+			for _, p := range flywayPaths {
+				j := loadJob{path: p, hint: hint{framework: FrameworkFlyway}}
+				if all[p+".conf"] {
+					j.conf = p + ".conf"
+				}
+				jobs = append(jobs, j)
+			}
+		}
+		js, err := orderDir(df.dir, df.names, opts)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, js...)
+	}
+	return jobs, nil
+}
+
+// nameFramework is the framework a file name alone implies, or the forced
+// one.
+func nameFramework(name string, opts Options) Framework {
+	if opts.Framework != FrameworkAuto {
+		return opts.Framework
+	}
+	switch {
+	case golangMigrateName.MatchString(name):
+		return FrameworkGolangMigrate
+	case flywayName.MatchString(name), flywayRepeatable.MatchString(name):
+		return FrameworkFlyway
+	}
+	return FrameworkAuto
+}
+
+func sortPaths(paths []string, fw Framework) {
+	sort.SliceStable(paths, func(i, j int) bool {
+		return keyFor(fw, filepath.Base(paths[i])).less(keyFor(fw, filepath.Base(paths[j])))
+	})
+}
+
+// orderDir orders the SQL files of one directory. goose and dbmate files
+// are recognised by their content, so the first few bytes of each file
+// whose name does not tell are read here.
+func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
+	type entry struct {
+		name string
+		fw   Framework
+	}
+	entries := make([]entry, 0, len(names))
+	for _, n := range names {
+		fw := nameFramework(n, opts)
+		if fw == FrameworkAuto {
+			head, err := readHead(filepath.Join(dir, n), 64<<10)
+			if err != nil {
+				return nil, err
+			}
+			fw = detect(n, head)
+		}
+		entries = append(entries, entry{n, fw})
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		return keyFor(entries[i].fw, entries[i].name).less(keyFor(entries[j].fw, entries[j].name))
+	})
+	jobs := make([]loadJob, len(entries))
+	for i, e := range entries {
+		jobs[i] = loadJob{path: filepath.Join(dir, e.name)}
+		if opts.Framework == FrameworkAuto {
+			jobs[i].hint.framework = e.fw
+		}
+	}
+	return jobs, nil
+}
+
+// readHead reads up to n bytes of a file.
+func readHead(p string, n int64) ([]byte, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer fh.Close()
+	buf := make([]byte, n)
+	k, err := io.ReadFull(fh, buf)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return buf[:k], nil
+}
+
+// sqitchChange is one change of a sqitch plan and the name of its scripts
+// (without .sql): the change name, or name@tag for a reworked change's
+// earlier versions.
+type sqitchChange struct {
+	name   string
+	script string
+}
+
+// readSqitchPlan reads the changes of a sqitch.plan in deploy order
+// (https://sqitch.org/docs/manual/sqitch-plan/): one change per line,
+// "name [deps] timestamp planner <email> # note"; lines starting with %
+// are pragmas, with @ tags, with # comments. A change listed again after
+// a tag was reworked: its earlier deploy scripts are named name@tag.sql,
+// after the first tag that follows the earlier entry.
+func readSqitchPlan(p string) ([]sqitchChange, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	type entry struct {
+		name string
+		tag  string // first tag after this entry
+	}
+	var entries []*entry
+	var untagged []*entry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '%' || line[0] == '#' {
+			continue
+		}
+		if line[0] == '@' {
+			tag := strings.Fields(line)[0]
+			for _, e := range untagged {
+				e.tag = tag
+			}
+			untagged = nil
+			continue
+		}
+		name := strings.Fields(line)[0]
+		name = strings.TrimPrefix(name, "+") // "+name" deploy marker in old plans
+		if strings.HasPrefix(name, "-") {
+			continue // "-name": a revert entry of old plan formats
+		}
+		e := &entry{name: name}
+		entries = append(entries, e)
+		untagged = append(untagged, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	last := map[string]int{}
+	for i, e := range entries {
+		last[e.name] = i
+	}
+	out := make([]sqitchChange, len(entries))
+	for i, e := range entries {
+		out[i] = sqitchChange{name: e.name, script: e.name}
+		if last[e.name] != i && e.tag != "" {
+			out[i].script = e.name + e.tag
+		}
+	}
+	return out, nil
+}
+
+// sqitchProject lists a sqitch project's deploy and revert scripts in
+// plan order: each change's deploy script, then its revert script. Deploy
+// scripts the plan does not list are returned as not analysed, since
+// sqitch would never run them.
+func sqitchProject(dir string, opts Options) ([]loadJob, error) {
+	plan, err := readSqitchPlan(filepath.Join(dir, "sqitch.plan"))
+	if err != nil {
+		return nil, err
+	}
+	var jobs []loadJob
+	listed := map[string]bool{}
+	for i, c := range plan {
+		for _, kind := range []string{"deploy", "revert"} {
+			p := filepath.Join(dir, kind, filepath.FromSlash(c.script)+".sql")
+			listed[p] = true
+			if !fileExists(p) {
+				continue
+			}
+			h := hint{framework: FrameworkSqitch, part: PartUp, version: strconv.Itoa(i + 1)}
+			if opts.Framework != FrameworkAuto && opts.Framework != FrameworkSqitch {
+				h.framework = opts.Framework
+			}
+			if kind == "revert" {
+				h.part = PartDown
+			}
+			jobs = append(jobs, loadJob{path: p, hint: h})
+		}
+	}
+	deployDir := filepath.Join(dir, "deploy")
+	err = filepath.WalkDir(deployDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == deployDir {
+				return nil
+			}
+			return fmt.Errorf("walk %s: %w", p, err)
+		}
+		if d.IsDir() || !strings.EqualFold(filepath.Ext(p), ".sql") || listed[p] {
+			return nil
+		}
+		jobs = append(jobs, loadJob{path: p, hint: hint{framework: FrameworkSqitch, skip: "sqitch deploy script not listed in sqitch.plan: sqitch never runs it"}})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
+}
+
+// parseJavaProperties reads the key=value lines of a Flyway script
+// configuration file (Java properties syntax: # and ! comments, = or :
+// separators).
+func parseJavaProperties(data []byte) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		i := strings.IndexAny(line, "=:")
+		if i < 0 {
+			continue
+		}
+		k := strings.TrimSpace(line[:i])
+		k = strings.TrimPrefix(k, "flyway.")
+		out[k] = strings.TrimSpace(line[i+1:])
+	}
+	return out
+}

@@ -1,0 +1,2 @@
+DROP INDX users_email_idx;
+ALTER TABLE users DROP COLUMN email;

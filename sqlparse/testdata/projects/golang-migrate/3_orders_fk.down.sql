@@ -1,0 +1,2 @@
+ALTER TABLE users DROP CONSTRAINTT users_manager_fk;
+DROP TABLE orders;

@@ -1,0 +1,1 @@
+CREATE TABLE forgotten (id int);

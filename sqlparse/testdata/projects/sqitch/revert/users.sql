@@ -1,0 +1,5 @@
+-- Revert shop:users from pg
+
+BEGIN;
+DROP TABLE users;
+COMMIT;

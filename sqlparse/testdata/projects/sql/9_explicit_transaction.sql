@@ -1,0 +1,4 @@
+BEGIN;
+SET LOCAL lock_timeout = '2s';
+CREATE INDEX CONCURRENTLY users_name_idx ON users (name);
+COMMIT;
