@@ -1,0 +1,146 @@
+package kb
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// EvalCase is a question with the docs page (and optionally the anchor)
+// that answers it.
+type EvalCase struct {
+	Question string `json:"question"`
+	// Want is the answering page, "sql-altertable.html" or
+	// "runtime-config-client.html#GUC-LOCK-TIMEOUT".
+	Want string `json:"want"`
+	// Slice groups questions: command, config, errcode, catalog, migration.
+	Slice string `json:"slice"`
+}
+
+//go:embed testdata/eval.jsonl
+var defaultEvalSet []byte
+
+// DefaultEvalSet returns the committed eval set (kb/testdata/eval.jsonl),
+// questions about the PostgreSQL 15 docs.
+func DefaultEvalSet() ([]EvalCase, error) {
+	return ReadEvalSet(bytes.NewReader(defaultEvalSet))
+}
+
+// ReadEvalSet reads JSON lines of EvalCase.
+func ReadEvalSet(r io.Reader) ([]EvalCase, error) {
+	var out []EvalCase
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		var c EvalCase
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return nil, fmt.Errorf("eval set line %d: %w", n, err)
+		}
+		if c.Question == "" || c.Want == "" {
+			return nil, fmt.Errorf("eval set line %d: question and want are required", n)
+		}
+		out = append(out, c)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read eval set: %w", err)
+	}
+	return out, nil
+}
+
+// EvalReport holds retrieval metrics of one mode over an eval set. Page
+// metrics count a result as a hit when it is on the wanted page; anchor
+// metrics also need the wanted anchor (for cases that name one).
+type EvalReport struct {
+	Mode      Mode    `json:"mode"`
+	Model     string  `json:"model,omitempty"`
+	Questions int     `json:"questions"`
+	Hit1      float64 `json:"hit_at_1"`
+	Hit5      float64 `json:"hit_at_5"`
+	Hit10     float64 `json:"hit_at_10"`
+	MRR       float64 `json:"mrr"`
+	// AnchorQuestions is how many cases name an anchor.
+	AnchorQuestions int     `json:"anchor_questions"`
+	AnchorHit10     float64 `json:"anchor_hit_at_10"`
+	AnchorMRR       float64 `json:"anchor_mrr"`
+	// Misses lists questions with no hit in the top 10.
+	Misses []string `json:"misses,omitempty"`
+}
+
+// Evaluate runs every question through Search in the given mode and
+// scores the top 10.
+func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, mode Mode) (EvalReport, error) {
+	rep := EvalReport{Mode: mode, Questions: len(cases)}
+	if mode != ModeFullText && s.embedder != nil {
+		rep.Model = s.embedder.Model()
+	}
+	for _, c := range cases {
+		wantPage, wantAnchor, _ := strings.Cut(c.Want, "#")
+		rs, err := s.Search(ctx, c.Question, SearchOptions{Limit: 10, Mode: mode})
+		if err != nil {
+			return rep, fmt.Errorf("eval %q: %w", c.Question, err)
+		}
+		pageRank, anchorRank := 0, 0
+		for i, r := range rs {
+			page, anchor := urlPageAnchor(r.URL)
+			if page != wantPage {
+				continue
+			}
+			if pageRank == 0 {
+				pageRank = i + 1
+			}
+			if wantAnchor != "" && strings.EqualFold(anchor, wantAnchor) && anchorRank == 0 {
+				anchorRank = i + 1
+			}
+		}
+		if pageRank > 0 {
+			rep.MRR += 1 / float64(pageRank)
+			if pageRank == 1 {
+				rep.Hit1++
+			}
+			if pageRank <= 5 {
+				rep.Hit5++
+			}
+			rep.Hit10++
+		} else {
+			rep.Misses = append(rep.Misses, c.Question)
+		}
+		if wantAnchor != "" {
+			rep.AnchorQuestions++
+			if anchorRank > 0 {
+				rep.AnchorHit10++
+				rep.AnchorMRR += 1 / float64(anchorRank)
+			}
+		}
+	}
+	if n := float64(rep.Questions); n > 0 {
+		rep.Hit1 /= n
+		rep.Hit5 /= n
+		rep.Hit10 /= n
+		rep.MRR /= n
+	}
+	if n := float64(rep.AnchorQuestions); n > 0 {
+		rep.AnchorHit10 /= n
+		rep.AnchorMRR /= n
+	}
+	return rep, nil
+}
+
+func urlPageAnchor(u string) (string, string) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", ""
+	}
+	return path.Base(p.Path), p.Fragment
+}
