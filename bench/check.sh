@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# bench/check.sh — how fast `reviewer check` lints a large migration set,
+# side by side with squawk (npm squawk-cli) when it is available.
+#
+#   bench/check.sh [FILES] [STATEMENTS] [RUNS]    default 2000 15000 5
+#   SQUAWK=/path/to/squawk bench/check.sh         use that squawk binary
+#   bench/check.sh --install-squawk               npm-install squawk-cli into bench/.squawk first
+#
+# Prints, for each tool, the median wall time of RUNS runs, statements per
+# second and peak RSS (from /usr/bin/time), then the ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+if [ "${1:-}" = "--install-squawk" ]; then
+  shift
+  mkdir -p bench/.squawk
+  (cd bench/.squawk && npm install --silent --no-audit --no-fund squawk-cli@2.66.0 >/dev/null)
+fi
+FILES=${1:-2000}
+STMTS=${2:-15000}
+RUNS=${3:-5}
+OUT=bench/out
+DIR=$OUT/migrations-$FILES-$STMTS
+mkdir -p "$OUT"
+[ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+
+go build -o "$OUT/reviewer" ./cmd/reviewer
+rm -rf "$DIR"
+go run ./bench/gen -files "$FILES" -statements "$STMTS" -out "$DIR"
+
+if [ -z "${SQUAWK:-}" ]; then
+  for c in bench/.squawk/node_modules/@squawk-cli/linux-x64/bin/squawk "$(command -v squawk 2>/dev/null || true)"; do
+    if [ -n "$c" ] && [ -x "$c" ]; then SQUAWK=$c; break; fi
+  done
+fi
+
+# measure NAME CMD... → prints "NAME median_seconds max_rss_kb"
+measure() {
+  local name=$1; shift
+  local times=() rss=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%e %M' -o "$OUT/time.txt" "$@" >/dev/null 2>&1 || true
+    read -r t m < "$OUT/time.txt"
+    times+=("$t")
+    [ "$m" -gt "$rss" ] && rss=$m
+  done
+  local med
+  med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name $med $rss"
+}
+
+echo "Linting $STMTS statements in $FILES files, median of $RUNS runs ($(nproc) CPUs)"
+read -r _ rt rr < <(measure reviewer "$OUT/reviewer" check --format text --color never "$DIR")
+printf '  %-9s %6.2f s  %9.0f statements/s  peak RSS %6.1f MB\n' reviewer "$rt" "$(awk "BEGIN{print $STMTS / $rt}")" "$(awk "BEGIN{print $rr / 1024}")"
+if [ -n "${SQUAWK:-}" ]; then
+  read -r _ st sr < <(measure squawk "$SQUAWK" "$DIR"/*.sql)
+  printf '  %-9s %6.2f s  %9.0f statements/s  peak RSS %6.1f MB  (%s)\n' squawk "$st" "$(awk "BEGIN{print $STMTS / $st}")" "$(awk "BEGIN{print $sr / 1024}")" "$("$SQUAWK" --version 2>/dev/null | head -1)"
+  printf '  reviewer/squawk: wall time %.2fx (target <= 0.6), peak RSS %.2fx (target <= 2)\n' "$(awk "BEGIN{print $rt / $st}")" "$(awk "BEGIN{print $rr / $sr}")"
+else
+  echo "  squawk not found: bench/check.sh --install-squawk, or SQUAWK=/path/to/squawk"
+fi

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gitlab.com/pgai/reviewer/checks"
+	"gitlab.com/pgai/reviewer/internal/config"
+	"gitlab.com/pgai/reviewer/internal/report"
+	"gitlab.com/pgai/reviewer/internal/review"
+	"gitlab.com/pgai/reviewer/sqlparse"
+)
+
+// maxStdin caps what `reviewer check -` reads.
+const maxStdin = 64 << 20
+
+var formats = []string{"text", "json", "codequality", "junit", "markdown"}
+
+type output struct {
+	format string
+	file   string // "" = stdout
+}
+
+func parseOutputs(specs []string) ([]output, error) {
+	if len(specs) == 0 {
+		specs = []string{"text"}
+	}
+	var out []output
+	toStdout := 0
+	for _, s := range specs {
+		f, file, _ := strings.Cut(s, "=")
+		ok := false
+		for _, known := range formats {
+			ok = ok || f == known
+		}
+		if !ok {
+			return nil, fmt.Errorf("--format %q: want one of %s, optionally =FILE", s, strings.Join(formats, ", "))
+		}
+		if file == "" || file == "-" {
+			file = ""
+			toStdout++
+		}
+		out = append(out, output{format: f, file: file})
+	}
+	if toStdout > 1 {
+		return nil, errors.New("--format: only one format can go to standard output; give the others =FILE")
+	}
+	return out, nil
+}
+
+func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		fmts, vars, ruleOpts multiFlag
+		configPath           = fs.String("config", "", "config file (default: .pgai.yml searched upward from the first path)")
+		framework            = fs.String("framework", "", "migration framework: "+frameworkNames()+" (default: detected)")
+		pgVersion            = fs.String("pg-version", "", "target PostgreSQL version, e.g. 15 or 14.3 (default 15)")
+		failOn               = fs.String("fail-on", "", "lowest severity that fails the gate: error, warning, info (default error)")
+		stdinName            = fs.String("stdin-filename", "stdin.sql", "file name to report for SQL read from standard input (-)")
+		assumeTx             = fs.Bool("assume-in-transaction", false, "treat plain SQL files as run in one transaction (psql -1)")
+		color                = fs.String("color", "auto", "colour text output: auto, always, never")
+		brief                = fs.Bool("brief", false, "text output: one line per finding")
+		verbose              = fs.Bool("v", false, "log progress to standard error")
+	)
+	fs.Var(&fmts, "format", "output `FORMAT[=FILE]`: text, json, codequality, junit, markdown; repeatable")
+	fs.Var(&vars, "var", "placeholder value `name=value` for ${name}, :name; repeatable")
+	fs.Var(&ruleOpts, "rule", "rule setting `id=severity|on|off`; repeatable")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: reviewer check [flags] PATH... (files, directories, or - for standard input)")
+		fmt.Fprintln(stderr, "\nExit status: 0 no blocking finding, 1 blocking findings, 2 usage, config or I/O error.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	outs, err := parseOutputs(fmts)
+	if err != nil {
+		fmt.Fprintln(stderr, "reviewer check:", err)
+		return exitError
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *verbose || os.Getenv("PGAI_DEBUG") == "1" {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	// Configuration: the file, then flags on top.
+	cfgFile := *configPath
+	if cfgFile == "" {
+		start := "."
+		if len(paths) > 0 && paths[0] != "-" {
+			start = paths[0]
+			if st, err := os.Stat(start); err == nil && !st.IsDir() {
+				start = filepath.Dir(start)
+			}
+		}
+		cfgFile = config.Find(start)
+	}
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "reviewer check:", err)
+		return exitError
+	}
+	var errs []error
+	if *framework != "" {
+		errs = append(errs, cfg.SetFramework(*framework))
+	}
+	if *pgVersion != "" {
+		v, err := checks.ParseVersion(*pgVersion)
+		errs = append(errs, err)
+		cfg.Settings.PGVersion = v
+	}
+	if *failOn != "" {
+		sev, err := checks.ParseSeverity(*failOn)
+		errs = append(errs, err)
+		cfg.Settings.FailOn = sev
+	}
+	for _, v := range vars {
+		errs = append(errs, cfg.SetVar(v))
+	}
+	for _, r := range ruleOpts {
+		id, val, ok := strings.Cut(r, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--rule %q: want id=severity|on|off", r))
+			continue
+		}
+		errs = append(errs, cfg.SetRule(id, val))
+	}
+	if *assumeTx {
+		cfg.Parse.AssumeInTransaction = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(stderr, "reviewer check:", err)
+		return exitError
+	}
+	if len(paths) == 0 {
+		paths = cfg.Paths
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "reviewer check: no paths given (and no `paths` in .pgai.yml)")
+		fs.Usage()
+		return exitError
+	}
+
+	req := review.Request{Config: cfg}
+	for _, p := range paths {
+		if p != "-" {
+			req.Paths = append(req.Paths, p)
+		}
+	}
+	var files []*sqlparse.File
+	if len(req.Paths) < len(paths) {
+		b, err := io.ReadAll(io.LimitReader(stdin, maxStdin+1))
+		if err != nil {
+			fmt.Fprintln(stderr, "reviewer check: read standard input:", err)
+			return exitError
+		}
+		files = append(files, sqlparse.ParseFile(*stdinName, b, cfg.Parse))
+	}
+	rep, err := checkFiles(ctx, req, files)
+	if err != nil {
+		fmt.Fprintln(stderr, "reviewer check:", err)
+		return exitError
+	}
+	logger.Debug("review done", "files", rep.Summary.Files, "statements", rep.Summary.Statements, "findings", len(rep.Findings))
+	for _, o := range outs {
+		if err := writeOutput(o, rep, stdout, *color, *brief); err != nil {
+			fmt.Fprintln(stderr, "reviewer check:", err)
+			return exitError
+		}
+	}
+	if rep.Summary.Blocking > 0 {
+		return exitBlocking
+	}
+	return exitOK
+}
+
+// checkFiles reviews the request's paths plus already parsed files (from
+// standard input).
+func checkFiles(ctx context.Context, req review.Request, extra []*sqlparse.File) (*report.Report, error) {
+	if len(extra) == 0 {
+		return review.Run(ctx, req)
+	}
+	var files []*sqlparse.File
+	if len(req.Paths) > 0 {
+		loaded, err := sqlparse.Load(ctx, req.Paths, req.Config.Parse)
+		if err != nil {
+			return nil, err
+		}
+		files = loaded
+	}
+	files = append(files, extra...)
+	res := checks.Run(files, req.Config.Settings)
+	findings := res.Findings
+	rep := report.New(files, findings, nil)
+	if req.Experimenter != nil {
+		m, merged, err := req.Experimenter.Experiment(ctx, files, findings)
+		if err != nil {
+			return nil, fmt.Errorf("clone experiment: %w", err)
+		}
+		for i := range merged {
+			merged[i].Blocking = merged[i].Severity >= req.Config.Settings.FailOn
+		}
+		rep = report.New(files, merged, m)
+	}
+	rep.PGVersion = req.Config.Settings.PGVersion.String()
+	return rep, nil
+}
+
+func writeOutput(o output, rep *report.Report, stdout io.Writer, color string, brief bool) error {
+	w := stdout
+	var f *os.File
+	if o.file != "" {
+		if dir := filepath.Dir(o.file); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create %s: %w", dir, err)
+			}
+		}
+		var err error
+		if f, err = os.Create(o.file); err != nil {
+			return fmt.Errorf("create report: %w", err)
+		}
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	var err error
+	switch o.format {
+	case "text":
+		useColor := color == "always" || (color == "auto" && o.file == "" && isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+		err = report.WriteText(bw, rep, report.TextOptions{Color: useColor, Brief: brief})
+	case "json":
+		err = report.WriteJSON(bw, rep)
+	case "codequality":
+		err = report.WriteCodeQuality(bw, rep)
+	case "junit":
+		err = report.WriteJUnit(bw, rep)
+	case "markdown":
+		err = report.WriteMarkdown(bw, rep, report.MarkdownOptions{Commit: rep.Commit})
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s report: %w", o.format, err)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func frameworkNames() string {
+	var n []string
+	for _, f := range sqlparse.Frameworks {
+		n = append(n, string(f))
+	}
+	return strings.Join(n, ", ")
+}

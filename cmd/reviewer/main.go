@@ -1,0 +1,70 @@
+// Command reviewer reviews PostgreSQL migrations: in a terminal, as a CI
+// gate, and as a GitLab merge-request bot.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0 // no blocking finding
+	exitBlocking = 1 // blocking findings
+	exitError    = 2 // usage, config or I/O error
+)
+
+type command struct {
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+	summary string
+}
+
+// commands is the table of subcommands. Each lives in its own file.
+var commands = map[string]command{
+	"check":   {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
+	"rules":   {runRules, "list the rules, or print one rule's documentation"},
+	"version": {runVersion, "print the version"},
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return exitError
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "reviewer: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return exitError
+	}
+	return c.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "pgai reviewer: reviews PostgreSQL migrations before they take production down.")
+	fmt.Fprintln(w, "\nUsage: reviewer COMMAND [flags] [args]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'reviewer COMMAND -h' for a command's flags.")
+}
