@@ -7,6 +7,7 @@ package sqlparse
 
 import (
 	"errors"
+	"sync"
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -69,8 +70,18 @@ func fingerprint(sql string) string {
 
 // Deparse turns a node back into SQL text.
 func Deparse(n *Node) (string, error) {
-	return pg_query.Deparse(&pg_query.ParseResult{Version: 170000, Stmts: []*pg_query.RawStmt{{Stmt: n}}})
+	return pg_query.Deparse(&pg_query.ParseResult{Version: parseTreeVersion(), Stmts: []*pg_query.RawStmt{{Stmt: n}}})
 }
+
+// parseTreeVersion is the protobuf parse-tree version of the linked
+// libpg_query (e.g. 170007): Deparse rejects any other version.
+var parseTreeVersion = sync.OnceValue(func() int32 {
+	res, err := pg_query.Parse("SELECT 1")
+	if err != nil {
+		return 0
+	}
+	return res.Version
+})
 
 // charToByte converts a 0-based character index into a byte offset.
 func charToByte(s string, chars int) int {
