@@ -462,7 +462,7 @@ func (s *Store) details(ctx context.Context, ids []int64, orQuery string) (map[i
 	rows, err := s.pool.Query(ctx, `SELECT c.id, s.title, c.heading, c.url, s.author, c.kind, c.trust, c.pg_version, c.body,
 			CASE WHEN $2 = '' THEN left(c.body, 300)
 			ELSE ts_headline('english', c.body, $2::tsquery,
-				'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel=**, StopSel=**') END
+				'MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … ", StartSel="", StopSel=""') END
 		FROM kb_chunks c JOIN kb_sources s ON s.id = c.source_id
 		WHERE c.id = ANY($1)`, ids, orQuery)
 	if err != nil {

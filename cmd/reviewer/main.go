@@ -34,6 +34,7 @@ type command struct {
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
 	"check":   {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
+	"kb":      {runKB, "knowledge base: ingest docs/source/articles/rules, search, stats, eval"},
 	"rules":   {runRules, "list the rules, or print one rule's documentation"},
 	"version": {runVersion, "print the version"},
 }
