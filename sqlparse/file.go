@@ -289,6 +289,7 @@ func parseFile(path string, src []byte, opts Options, h hint) *File {
 	if h.framework != FrameworkAuto {
 		f.Framework = h.framework
 	}
+	f.Version = h.version
 	if h.skip != "" {
 		f.SkippedReason = h.skip
 		return f
