@@ -16,7 +16,7 @@ func TestPlaceholderErrorPositions(t *testing.T) {
 		path    string
 		src     string
 		opts    Options
-		wantErr Pos   // of the last statement
+		wantErr Pos    // of the last statement
 		wantSQL string // of the last statement
 	}{
 		{
