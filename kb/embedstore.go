@@ -22,9 +22,6 @@ type EmbedStats struct {
 	Duration time.Duration
 }
 
-// embedBatch is the number of chunks read and written at a time.
-const embedBatch = 256
-
 // Embed sends every chunk that has no embedding for the embedder's model
 // yet, in batches, and stores the vectors. It resumes where a failed or
 // interrupted run stopped: stored batches stay stored.
@@ -47,7 +44,7 @@ func (s *Store) Embed(ctx context.Context, progress Progress) (EmbedStats, error
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT c.id, c.heading, c.body FROM kb_chunks c
 			WHERE c.id > $2 AND NOT EXISTS (SELECT 1 FROM kb_embeddings e WHERE e.chunk_id = c.id AND e.model = $1)
-			ORDER BY c.id LIMIT $3`, model, last, embedBatch)
+			ORDER BY c.id LIMIT $3`, model, last, s.embedBatch)
 		if err != nil {
 			return st, fmt.Errorf("embed: read chunks: %w", err)
 		}

@@ -126,9 +126,10 @@ func estimateTokens(s string) int { return (len(s) + 3) / 4 }
 
 // Store is the knowledge base in PostgreSQL. Call Migrate first.
 type Store struct {
-	pool     *pgxpool.Pool
-	logger   *slog.Logger
-	embedder Embedder
+	pool       *pgxpool.Pool
+	logger     *slog.Logger
+	embedder   Embedder
+	embedBatch int
 }
 
 // StoreOptions are the Store's dependencies.
@@ -137,6 +138,9 @@ type StoreOptions struct {
 	// Embedder embeds queries for hybrid search and chunks for Embed. Nil:
 	// full-text-only mode.
 	Embedder Embedder
+	// EmbedBatch is the number of chunks Embed reads, embeds and stores at
+	// a time (default 256); a failed run keeps the batches already stored.
+	EmbedBatch int
 }
 
 // NewStore returns a Store on a pool whose database has been migrated.
@@ -144,7 +148,10 @@ func NewStore(pool *pgxpool.Pool, opts StoreOptions) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{pool: pool, logger: opts.Logger, embedder: opts.Embedder}
+	if opts.EmbedBatch <= 0 {
+		opts.EmbedBatch = 256
+	}
+	return &Store{pool: pool, logger: opts.Logger, embedder: opts.Embedder, embedBatch: opts.EmbedBatch}
 }
 
 // Embedder returns the store's embedder, nil in full-text-only mode.

@@ -1,0 +1,267 @@
+package kb
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseDocsDir(t *testing.T) {
+	t.Parallel()
+	docs, err := ParseDocsDir("testdata/docs", DocsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, d := range docs {
+		keys = append(keys, d.Key)
+	}
+	want := []string{"docs:15:runtime-config-client.html", "docs:15:sql-altertable.html", "docs:15:sql-createindex.html", "docs:15:view-pg-locks.html"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Fatalf("documents (-want +got):\n%s", diff)
+	}
+	find := func(heading string) Chunk {
+		t.Helper()
+		for _, d := range docs {
+			for _, c := range d.Chunks {
+				if strings.Join(c.Heading, HeadingSep) == heading {
+					return c
+				}
+			}
+		}
+		t.Fatalf("no chunk with heading %q", heading)
+		return Chunk{}
+	}
+	tests := []struct {
+		heading  string
+		url      string
+		contains string
+	}{
+		{"ALTER TABLE > Description > SET/DROP NOT NULL", "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5", "scanning the entire table"},
+		{"Client Connection Defaults > Statement Behavior > lock_timeout (integer)", "https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT", "Abort any statement that waits longer"},
+		{"CREATE INDEX > Parameters > CONCURRENTLY", "https://www.postgresql.org/docs/15/sql-createindex.html#id-1.9.3.69.6", "without taking any locks that prevent concurrent inserts"},
+		{"ALTER TABLE", "https://www.postgresql.org/docs/15/sql-altertable.html", "change the definition of a table"},
+	}
+	for _, tc := range tests {
+		c := find(tc.heading)
+		if c.URL != tc.url {
+			t.Errorf("%s: URL %s, want %s", tc.heading, c.URL, tc.url)
+		}
+		if !strings.Contains(strings.Join(strings.Fields(c.Text), " "), tc.contains) {
+			t.Errorf("%s: text lacks %q:\n%s", tc.heading, tc.contains, c.Text)
+		}
+	}
+	for _, d := range docs {
+		for _, c := range d.Chunks {
+			for _, nav := range []string{"Prev", "Next", "Up Home"} {
+				if strings.HasPrefix(c.Text, nav+" ") {
+					t.Errorf("%s: navigation left in chunk: %.60q", d.Key, c.Text)
+				}
+			}
+			if n := len(strings.Fields(c.Text)); n > maxChunkWords {
+				t.Errorf("%s: chunk of %d words", d.Key, n)
+			}
+		}
+	}
+}
+
+func TestParseDocsDirErrors(t *testing.T) {
+	t.Parallel()
+	if _, err := ParseDocsDir(t.TempDir(), DocsOptions{Version: "15"}); err == nil || !strings.Contains(err.Error(), "no .html files") {
+		t.Errorf("empty folder: got %v", err)
+	}
+	if _, err := ParseDocsDir(t.TempDir(), DocsOptions{}); err == nil || !strings.Contains(err.Error(), "detect docs version") {
+		t.Errorf("no index.html: got %v", err)
+	}
+}
+
+func TestParseSourceTree(t *testing.T) {
+	t.Parallel()
+	docs, err := ParseSourceTree("testdata/srctree", SourceOptions{
+		BaseURL: "https://github.com/postgres/postgres/blob/{tag}", Tag: "REL_15_10", Name: "postgres",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ Heading, URL, First string }
+	var got []row
+	for _, d := range docs {
+		if d.Kind != KindSource || d.Trust != TrustHighest {
+			t.Errorf("%s: kind %s trust %s", d.Key, d.Kind, d.Trust)
+		}
+		for _, c := range d.Chunks {
+			first, _, _ := strings.Cut(c.Text, "\n")
+			got = append(got, row{strings.Join(c.Heading, HeadingSep), c.URL, first})
+		}
+	}
+	base := "https://github.com/postgres/postgres/blob/REL_15_10/"
+	want := []row{
+		{"README > Lock manager", base + "README#L1", "This directory holds a fixture for the knowledge base tests."},
+		{"README > Lock manager > Deadlock detection", base + "README#L6", "When a backend waits longer than deadlock_timeout it runs the deadlock"},
+		{"src/backend/locks.c", base + "src/backend/locks.c#L1-L18", "/*-------------------------------------------------------------------------"},
+		{"src/backend/locks.c > lock_conflicts()", base + "src/backend/locks.c#L19-L30", "/*"},
+		{"src/backend/locks.c > lock_mode_name()", base + "src/backend/locks.c#L32-L40", `/* Name of a lock mode, for messages like "waiting for {lock}". */`},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("chunks (-want +got):\n%s", diff)
+	}
+	if _, err := ParseSourceTree("testdata/srctree", SourceOptions{}); err == nil {
+		t.Error("no base URL: want an error")
+	}
+}
+
+func TestParseArticles(t *testing.T) {
+	t.Parallel()
+	docs, skipped, err := ParseArticles("testdata/articles/manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A post we may not use"}, skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	type row struct {
+		Title, Author, Permission string
+		Trust                     Trust
+		Headings                  []string
+	}
+	var got []row
+	for _, d := range docs {
+		r := row{d.Title, d.Author, d.Permission, d.Trust, nil}
+		for _, c := range d.Chunks {
+			r.Headings = append(r.Headings, strings.Join(c.Heading, HeadingSep))
+			if strings.Contains(c.Text, "never be ingested") || strings.Contains(c.Text, "noise") || strings.Contains(c.Text, "Home | Blog") {
+				t.Errorf("%s: unwanted text in chunk: %q", d.Title, c.Text)
+			}
+		}
+		got = append(got, r)
+	}
+	want := []row{
+		{"Zero-downtime schema changes", "Jane Doe", "granted: email of 2026-03-02", TrustHigh, []string{
+			"Zero-downtime schema changes > Zero-downtime schema changes",
+			"Zero-downtime schema changes > Zero-downtime schema changes > Adding NOT NULL",
+		}},
+		{"The lock queue", "Ann Poe", "granted", TrustUnknown, []string{
+			"The lock queue > The lock queue",
+			"The lock queue > The lock queue > Mitigation",
+		}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("articles (-want +got):\n%s", diff)
+	}
+}
+
+func TestRuleDocuments(t *testing.T) {
+	t.Parallel()
+	docs := RuleDocuments([]RuleDoc{{
+		ID: "index-create-nonconcurrent", Summary: "CREATE INDEX without CONCURRENTLY.",
+		Why: "It takes a SHARE lock: writes wait.", Fix: "CREATE INDEX CONCURRENTLY ...",
+		DocsURL:  "https://www.postgresql.org/docs/current/sql-createindex.html",
+		Examples: []RuleExample{{Name: "index-create-nonconcurrent", Bad: "CREATE INDEX i ON t (a);\n", Good: "CREATE INDEX CONCURRENTLY i ON t (a);\n"}},
+	}}, "https://gitlab.com/pgai/reviewer/-/blob/main/checks/README.md", "")
+	if len(docs) != 1 || len(docs[0].Chunks) != 2 {
+		t.Fatalf("got %+v", docs)
+	}
+	d := docs[0]
+	if d.URL != "https://gitlab.com/pgai/reviewer/-/blob/main/checks/README.md#index-create-nonconcurrent" || d.Kind != KindRules || d.Author != "pgai reviewer" {
+		t.Errorf("document %+v", d)
+	}
+	for _, want := range []string{"Why: It takes a SHARE lock", "Fix: CREATE INDEX CONCURRENTLY"} {
+		if !strings.Contains(d.Chunks[0].Text, want) {
+			t.Errorf("chunk lacks %q: %s", want, d.Chunks[0].Text)
+		}
+	}
+	if !strings.Contains(d.Chunks[1].Text, "Flagged (bad):\nCREATE INDEX i ON t (a);") {
+		t.Errorf("example chunk: %s", d.Chunks[1].Text)
+	}
+}
+
+func TestEvalSet(t *testing.T) {
+	t.Parallel()
+	cases, err := DefaultEvalSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 100 {
+		t.Errorf("eval set has %d questions, want at least 100", len(cases))
+	}
+	seen := map[string]bool{}
+	slices := map[string]int{}
+	for _, c := range cases {
+		if seen[c.Question] {
+			t.Errorf("duplicate question %q", c.Question)
+		}
+		seen[c.Question] = true
+		slices[c.Slice]++
+		page, _, _ := strings.Cut(c.Want, "#")
+		if !strings.HasSuffix(page, ".html") || strings.Contains(page, "/") {
+			t.Errorf("%q: want %q is not a docs page", c.Question, c.Want)
+		}
+	}
+	for _, s := range []string{"migration", "config", "command", "errcode", "catalog"} {
+		if slices[s] < 8 {
+			t.Errorf("slice %s has %d questions", s, slices[s])
+		}
+	}
+	if _, err := ReadEvalSet(strings.NewReader(`{"question": "x"}`)); err == nil {
+		t.Error("case without want: want an error")
+	}
+}
+
+func TestPackText(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("word ", 25)
+	tests := []struct {
+		name   string
+		blocks []string
+		max    int
+		want   []int // words per chunk
+	}{
+		{"fits", []string{"a b", "c"}, 10, []int{3}},
+		{"splits at blocks", []string{"a b c", "d e f", "g"}, 6, []int{6, 1}},
+		{"long block split by words", []string{long}, 10, []int{10, 10, 5}},
+		{"empty", nil, 10, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []int
+			for _, c := range packText(tc.blocks, tc.max) {
+				got = append(got, len(strings.Fields(c)))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHashEmbedder(t *testing.T) {
+	t.Parallel()
+	e := HashEmbedder{Dims: 64}
+	vs, err := e.Embed(t.Context(), []string{"lock timeout", "lock timeout", "vacuum freeze", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(vs[0], vs[1]); diff != "" {
+		t.Errorf("not deterministic: %s", diff)
+	}
+	dot := func(a, b []float32) (s float32) {
+		for i := range a {
+			s += a[i] * b[i]
+		}
+		return s
+	}
+	if n := dot(vs[0], vs[0]); n < 0.999 || n > 1.001 {
+		t.Errorf("not normalized: %v", n)
+	}
+	if dot(vs[0], vs[2]) >= dot(vs[0], vs[1]) {
+		t.Error("unrelated texts as close as identical ones")
+	}
+	if len(vs[3]) != 64 {
+		t.Errorf("empty text: %d dims", len(vs[3]))
+	}
+	if e.Model() != "local-hash-ngram-64" {
+		t.Errorf("model %s", e.Model())
+	}
+}
