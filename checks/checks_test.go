@@ -61,6 +61,7 @@ func fixtureSettings(t *testing.T, fx Fixture) (Settings, sqlparse.Options, stri
 func runFixture(t *testing.T, fx Fixture, ruleID, section string) []string {
 	t.Helper()
 	s, o, path := fixtureSettings(t, fx)
+	s.Enabled = map[string]bool{ruleID: true} // a fixture tests its rule, also one that is off by default
 	name := section
 	if path != "" {
 		name = strings.ReplaceAll(path, "{}", strings.TrimSuffix(section, ".sql"))

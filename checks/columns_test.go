@@ -1,0 +1,132 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gitlab.com/pgai/reviewer/sqlparse"
+)
+
+func TestLongIdentifiers(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 64)
+	tests := []struct {
+		name, sql string
+		want      []string
+	}{
+		{"short names", "CREATE TABLE orders (id bigint)", nil},
+		{"exactly 63 bytes", "CREATE TABLE " + strings.Repeat("b", 63) + " (id bigint)", nil},
+		{"unquoted, folded to lower case", "CREATE TABLE " + strings.ToUpper(long) + " (id bigint)", []string{long}},
+		{"quoted keeps case and doubled quotes", `CREATE TABLE "` + strings.Repeat("A", 62) + `""x" (id bigint)`, []string{strings.Repeat("A", 62) + `"x`}},
+		{"reported once", "CREATE INDEX ON t (" + long + ", " + long + ")", []string{long}},
+		{"string constant", "COMMENT ON TABLE t IS '" + long + "'", nil},
+		{"string with doubled quote", "SELECT 'it''s " + long + "'", nil},
+		{"escape string", `SELECT E'\'` + long + `'`, nil},
+		{"prefixed string", "SELECT X'" + long + "'", nil},
+		{"dollar quoted body", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1 AS " + long + " $body$", nil},
+		{"line comment", "SELECT 1 -- " + long, nil},
+		{"nested block comment", "SELECT /* /* " + long + " */ still comment */ 1", nil},
+		{"multi-byte characters count in bytes", "CREATE TABLE " + strings.Repeat("é", 32) + " (id int)", []string{strings.Repeat("é", 32)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if d := cmp.Diff(tt.want, longIdentifiers(tt.sql)); d != "" {
+				t.Errorf("longIdentifiers(%q) (-want +got):\n%s", tt.sql, d)
+			}
+		})
+	}
+}
+
+func TestTruncateIdent(t *testing.T) {
+	t.Parallel()
+	// 31 two-byte characters are 62 bytes; the 32nd would end at byte 64,
+	// so PostgreSQL keeps 62 bytes rather than split it.
+	in := strings.Repeat("é", 40)
+	if got, want := truncateIdent(in), strings.Repeat("é", 31); got != want {
+		t.Errorf("truncateIdent = %q (%d bytes), want %q", got, len(got), want)
+	}
+	if got := truncateIdent(strings.Repeat("x", 70)); len(got) != 63 {
+		t.Errorf("truncateIdent of 70 ASCII bytes has %d bytes, want 63", len(got))
+	}
+}
+
+// TestFixSQL checks the mechanical fixes: the statement the user wrote,
+// deparsed with the fix applied.
+func TestFixSQL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		rule, setup, sql string
+		pg               string
+		want             []string // lines the fix must contain
+	}{
+		{rule: "json-not-jsonb", sql: "CREATE TABLE w (id bigint PRIMARY KEY, payload json[], meta json)",
+			want: []string{"CREATE TABLE w (id bigint PRIMARY KEY, payload jsonb[], meta jsonb);"}},
+		{rule: "small-integer-ids", sql: "CREATE TABLE o (id serial PRIMARY KEY, c int REFERENCES c (id))",
+			want: []string{"CREATE TABLE o (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, c bigint REFERENCES c (id));"}},
+		{rule: "small-integer-ids", pg: "9.6", sql: "CREATE TABLE o (id serial PRIMARY KEY)",
+			want: []string{"CREATE TABLE o (id bigserial PRIMARY KEY);"}},
+		{rule: "serial-not-identity", sql: "CREATE TABLE o (id bigserial PRIMARY KEY, n text)",
+			want: []string{"CREATE TABLE o (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n text);"}},
+		{rule: "timestamp-without-tz", sql: "ALTER TABLE o ADD COLUMN at timestamp(3)",
+			want: []string{"ALTER TABLE o ADD COLUMN at timestamptz(3);"}},
+		{rule: "varchar-length", sql: "CREATE TABLE p (name varchar(50) NOT NULL)",
+			want: []string{"CREATE TABLE p (name text NOT NULL CHECK (char_length(name) <= 50));"}},
+		{rule: "varchar-length", sql: "ALTER TABLE p ALTER COLUMN name TYPE varchar(80)",
+			want: []string{"ALTER TABLE p ALTER COLUMN name TYPE text;", "ALTER TABLE p ADD CONSTRAINT p_name_length CHECK (char_length(name) <= 80) NOT VALID;"}},
+		{rule: "char-n", sql: "ALTER TABLE a ADD COLUMN country char(2)",
+			want: []string{"ALTER TABLE a ADD COLUMN country text;", "ALTER TABLE a VALIDATE CONSTRAINT a_country_length;  -- separate transaction, SHARE UPDATE EXCLUSIVE"}},
+		{rule: "drop-cascade", sql: "DROP VIEW v, w CASCADE", want: []string{"DROP VIEW v, w;"}},
+		{rule: "on-delete-cascade", sql: "ALTER TABLE l ADD CONSTRAINT l_o_fkey FOREIGN KEY (o) REFERENCES o (id) ON DELETE CASCADE",
+			want: []string{"ALTER TABLE l ADD CONSTRAINT l_o_fkey FOREIGN KEY (o) REFERENCES o (id) ON DELETE RESTRICT;"}},
+		{rule: "table-without-pk", sql: "CREATE TABLE v (user_id bigint, url text)",
+			want: []string{"CREATE TABLE v (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint, url text);"}},
+		{rule: "add-required-column", setup: "CREATE TABLE u (id bigint PRIMARY KEY);", sql: "ALTER TABLE u ADD COLUMN t bigint NOT NULL REFERENCES t (id)",
+			want: []string{"ALTER TABLE u ADD COLUMN t bigint REFERENCES t (id);", "ALTER TABLE u ALTER COLUMN t SET NOT NULL;  -- uses the valid CHECK, no scan", "ALTER TABLE u ADD COLUMN t bigint NOT NULL DEFAULT <constant>;"}},
+		{rule: "add-required-column", pg: "11", sql: "ALTER TABLE u ADD COLUMN t bigint NOT NULL",
+			want: []string{"-- before PostgreSQL 12, SET NOT NULL scans the table under ACCESS EXCLUSIVE even with the CHECK: keep the CHECK instead"}},
+		{rule: "wide-index", sql: "CREATE INDEX i ON t (a, b, c, d, e)",
+			want: []string{"CREATE INDEX i ON t USING btree (a, b, c) INCLUDE (d, e);"}},
+		{rule: "unqualified-names", sql: "CREATE VIEW v AS SELECT 1",
+			want: []string{"CREATE VIEW public.v AS SELECT 1;"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule+" "+tt.sql, func(t *testing.T) {
+			t.Parallel()
+			s := Settings{Enabled: map[string]bool{tt.rule: true}}
+			if tt.pg != "" {
+				v, err := ParseVersion(tt.pg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.PGVersion = v
+			}
+			var files []*sqlparse.File
+			if tt.setup != "" {
+				files = append(files, sqlparse.ParseFile("setup.sql", []byte(tt.setup), sqlparse.Options{Framework: sqlparse.FrameworkSQL}))
+			}
+			files = append(files, sqlparse.ParseFile("m.sql", []byte(tt.sql+";"), sqlparse.Options{Framework: sqlparse.FrameworkSQL}))
+			var fix string
+			n := 0
+			for _, f := range Run(files, s).Findings {
+				if f.Rule == tt.rule && f.Path == "m.sql" {
+					fix, n = f.Fix, n+1
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d %s findings, want 1", n, tt.rule)
+			}
+			lines := map[string]bool{}
+			for _, l := range strings.Split(fix, "\n") {
+				lines[strings.TrimSpace(l)] = true
+			}
+			for _, w := range tt.want {
+				if !lines[w] {
+					t.Errorf("fix lacks the line %q:\n%s", w, fix)
+				}
+			}
+		})
+	}
+}

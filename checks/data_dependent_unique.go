@@ -1,0 +1,164 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+var dataDependentUnique = &Rule{
+	ID:       "data-dependent-unique",
+	Group:    "compatibility",
+	Severity: Warning,
+	Summary:  "A unique index, UNIQUE or PRIMARY KEY constraint built over existing rows, which fails if they hold duplicates.",
+	Why: "Whether the statement succeeds depends on the data in production, not on the migration: one pair of duplicate values " +
+		"(or a NULL, for a primary key) makes it fail with unique_violation (23505) at deploy time. A plain build rolls the migration " +
+		"back after having blocked writes for the whole build; a CONCURRENTLY build leaves an INVALID index behind that is still " +
+		"maintained on every write until it is dropped. Duplicates that are absent in staging can exist in production.",
+	Fix: "Look for duplicates in production first and clean them up in a separate, reviewed data migration; build the index with " +
+		"CREATE UNIQUE INDEX CONCURRENTLY, and attach it as a constraint with ADD CONSTRAINT … USING INDEX if one is needed.",
+	DocsURL: "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
+	Check: func(p *Pass) {
+		if idx := p.Node().GetIndexStmt(); idx != nil {
+			if !idx.Unique || p.State.IsNew(idx.Relation) {
+				return
+			}
+			cols, ok := indexColumns(idx.IndexParams)
+			if ok && allFreshNull(p, idx.Relation, cols) {
+				return
+			}
+			name := idx.Idxname
+			if name == "" {
+				name = "(unnamed)"
+			}
+			p.Report(fmt.Sprintf("Unique index %s on %s (%s) fails at deploy time if existing rows hold duplicate values.", name, RelName(idx.Relation), strings.Join(cols, ", ")),
+				"", uniqueFix(idx.Relation, cols, ""))
+			return
+		}
+		rel, cmds := AlterCmds(p.Node())
+		if rel == nil || p.State.IsNew(rel) {
+			return
+		}
+		for _, c := range cmds {
+			k := c.GetDef().GetConstraint()
+			if c.Subtype != pg_query.AlterTableType_AT_AddConstraint || k == nil || k.Indexname != "" {
+				continue
+			}
+			var kind string
+			switch k.Contype {
+			case pg_query.ConstrType_CONSTR_UNIQUE:
+				kind = "UNIQUE"
+			case pg_query.ConstrType_CONSTR_PRIMARY:
+				kind = "PRIMARY KEY"
+			default:
+				continue
+			}
+			var cols []string
+			for _, n := range k.Keys {
+				cols = append(cols, n.GetString_().GetSval())
+			}
+			if kind == "UNIQUE" && allFreshNull(p, rel, cols) {
+				continue
+			}
+			name := k.Conname
+			if name == "" {
+				name = "(unnamed)"
+			}
+			p.Report(fmt.Sprintf("%s constraint %s on %s (%s) fails at deploy time if existing rows hold duplicate values.", kind, name, RelName(rel), strings.Join(cols, ", ")),
+				"", uniqueFix(rel, cols, kind))
+		}
+	},
+}
+
+// indexColumns returns the key columns of an index; ok is false when one
+// of them is an expression (its text is then given as "(expression)").
+func indexColumns(params []*pg_query.Node) (cols []string, ok bool) {
+	ok = true
+	for _, n := range params {
+		e := n.GetIndexElem()
+		switch {
+		case e == nil:
+			continue
+		case e.Name != "":
+			cols = append(cols, e.Name)
+		default:
+			cols = append(cols, "(expression)")
+			ok = false
+		}
+	}
+	return cols, ok
+}
+
+// allFreshNull reports whether every column was added to rel earlier in the
+// file without a default: all its values are NULL, and NULLs never collide
+// in a unique index, so the build cannot fail on existing data.
+func allFreshNull(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
+	if len(cols) == 0 {
+		return false
+	}
+	for _, col := range cols {
+		fresh := earlierStmt(p, func(n *pg_query.Node) bool {
+			r, cmds := AlterCmds(n)
+			if r == nil || RelKey(r) != RelKey(rel) {
+				return false
+			}
+			for _, c := range cmds {
+				cd := c.GetDef().GetColumnDef()
+				if c.Subtype == pg_query.AlterTableType_AT_AddColumn && cd != nil && strings.EqualFold(cd.Colname, col) &&
+					columnConstraint(cd, pg_query.ConstrType_CONSTR_DEFAULT) == nil && columnConstraint(cd, pg_query.ConstrType_CONSTR_IDENTITY) == nil &&
+					columnConstraint(cd, pg_query.ConstrType_CONSTR_GENERATED) == nil && !strings.Contains(columnBaseType(cd.TypeName), "serial") {
+					return true
+				}
+			}
+			return false
+		})
+		if !fresh {
+			return false
+		}
+	}
+	return true
+}
+
+func uniqueFix(rel *pg_query.RangeVar, cols []string, kind string) string {
+	t := relSQL(rel)
+	var q []string
+	simple := true
+	for _, c := range cols {
+		if strings.HasPrefix(c, "(") {
+			simple = false
+		}
+		q = append(q, identSQL(c))
+	}
+	var b strings.Builder
+	b.WriteString("Before the migration runs, look for duplicates in production")
+	if simple {
+		list := strings.Join(q, ", ")
+		check := fmt.Sprintf("SELECT %s, count(*) FROM %s GROUP BY %s HAVING count(*) > 1 LIMIT 20;", list, t, list)
+		if kind == "PRIMARY KEY" {
+			check += fmt.Sprintf("\nSELECT count(*) FROM %s WHERE %s;", t, nullTest(q))
+		}
+		b.WriteString(":\n\n" + Indent(check) + "\n\n")
+	} else {
+		b.WriteString(" (GROUP BY the indexed expressions, HAVING count(*) > 1).\n\n")
+	}
+	b.WriteString("Resolve them in a separate, reviewed data migration. Then build the index without blocking writes, outside a transaction; " +
+		"if it still fails it leaves an INVALID index, which DROP INDEX CONCURRENTLY removes")
+	if simple && kind != "" {
+		idx := identSQL(rel.Relname + "_" + strings.Join(cols, "_") + "_key")
+		b.WriteString(", and attach it as the constraint:\n\n" + Indent(fmt.Sprintf(
+			"CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s);\nALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;",
+			idx, t, strings.Join(q, ", "), t, idx, kind, idx)))
+	} else {
+		b.WriteString(".")
+	}
+	return b.String()
+}
+
+func nullTest(cols []string) string {
+	var parts []string
+	for _, c := range cols {
+		parts = append(parts, c+" IS NULL")
+	}
+	return strings.Join(parts, " OR ")
+}
