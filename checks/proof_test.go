@@ -40,9 +40,10 @@ package checks
 //	<section>[:<line>]: [!]<claim>
 //
 // <section> is a section of the fixture (bad.sql, good.sql, …). With :<line>
-// the claim is about the statement that starts on that line of the section
-// (its newly acquired locks, its own rewrite or scan); without it, about the
-// whole section. <claim> is one of:
+// the claim is about the statement that starts on that line of the section:
+// the locks held while it runs (its own and those its transaction took
+// earlier and still holds, since locks last until commit), its own rewrite
+// or scan; without it, about the whole section. <claim> is one of:
 //
 //	AccessExclusiveLock orders  the section takes that lock mode (pg_locks
 //	                            name: AccessShareLock, RowShareLock,
@@ -65,7 +66,8 @@ package checks
 //	                            every claim except fails; use it alone when
 //	                            nothing else is claimed)
 //
-// Relations are named as in pg_class, schema-qualified unless in public.
+// Relations are named as in pg_class, schema-qualified unless in public; a
+// relation renamed by the section answers to its old and its new name.
 // Example:
 //
 //	-- proof --
@@ -82,6 +84,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,9 +212,10 @@ func parseClaim(raw string) (claim, error) {
 type stmtObs struct {
 	line int
 	sql  string
-	// locks are the relation locks the statement acquired (granted or
-	// waited for) that its transaction did not hold before: relation →
-	// modes. locksKnown is false when they could not be observed.
+	// locks are the relation locks held while the statement runs: its own
+	// (granted or waited for) and those its transaction took before and
+	// still holds, relation → modes. locksKnown is false when they could
+	// not be observed.
 	locks      map[string]map[string]bool
 	locksKnown bool
 	rewritten  map[string]bool
@@ -300,17 +304,19 @@ func xactScans(ctx context.Context, q querier) (map[uint32]int64, error) {
 	return out, rows.Err()
 }
 
-// relNamer names relations by OID: from the latest catalog read, falling
-// back to earlier ones (a relation dropped by the statement).
+// relNamer names relations by OID, by every name they had in the catalog
+// reads so far (a table renamed by the section answers to its old and its
+// new name in claims).
 type relNamer []map[uint32]relInfo
 
-func (n relNamer) name(oid uint32) (string, bool) {
-	for i := len(n) - 1; i >= 0; i-- {
-		if ri, ok := n[i][oid]; ok {
-			return ri.name, true
+func (n relNamer) names(oid uint32) []string {
+	var out []string
+	for i := range n {
+		if ri, ok := n[i][oid]; ok && !slices.Contains(out, ri.name) {
+			out = append(out, ri.name)
 		}
 	}
-	return "", false
+	return out
 }
 
 // proofRun runs the sections of one fixture on fresh databases.
@@ -393,12 +399,8 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 				toolBlock = st.TxBlock
 			}
 		}
-		var locksBefore map[uint32]map[string]bool
 		var scansBefore map[uint32]int64
 		if m.PgConn().TxStatus() == 'T' {
-			if locksBefore, err = ownLocks(ctx, m); err != nil {
-				return nil, err
-			}
 			if scansBefore, err = xactScans(ctx, m); err != nil {
 				return nil, err
 			}
@@ -427,23 +429,18 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 			}
 			namer = append(namer, after)
 			for oid, modes := range locksAfter {
-				name, ok := namer.name(oid)
-				if !ok {
-					continue // a system catalog
-				}
-				for mode := range modes {
-					if locksBefore[oid][mode] {
-						continue
+				for _, name := range namer.names(oid) { // none for system catalogs
+					for mode := range modes {
+						if so.locks[name] == nil {
+							so.locks[name] = map[string]bool{}
+						}
+						so.locks[name][mode] = true
 					}
-					if so.locks[name] == nil {
-						so.locks[name] = map[string]bool{}
-					}
-					so.locks[name][mode] = true
 				}
 			}
 			for oid, n := range scansAfter {
 				if n > scansBefore[oid] {
-					if name, ok := namer.name(oid); ok {
+					for _, name := range namer.names(oid) {
 						so.scanned[name] = true
 					}
 				}
@@ -485,7 +482,7 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 func diffRewrites(before, after map[uint32]relInfo, into map[string]bool) {
 	for oid, a := range after {
 		if b, ok := before[oid]; ok && a.filenode != 0 && b.filenode != 0 && a.filenode != b.filenode {
-			into[a.name] = true
+			into[a.name], into[b.name] = true, true
 		}
 	}
 }
@@ -596,15 +593,13 @@ poll:
 	}
 	namer := relNamer{rels, obsRels, after}
 	for oid, modes := range seen {
-		name, ok := namer.name(oid)
-		if !ok {
-			continue
-		}
-		for mode := range modes {
-			if so.locks[name] == nil {
-				so.locks[name] = map[string]bool{}
+		for _, name := range namer.names(oid) {
+			for mode := range modes {
+				if so.locks[name] == nil {
+					so.locks[name] = map[string]bool{}
+				}
+				so.locks[name][mode] = true
 			}
-			so.locks[name][mode] = true
 		}
 	}
 	so.locksKnown = waited

@@ -4,4 +4,14 @@ package checks
 // rewrites and index builds on existing tables (group A of the catalogue).
 var lockRules = []*Rule{
 	indexCreateNonconcurrent,
+	addColumnVolatileDefault,
+	addColumnRewritingKind,
+	fkValidatedInline,
+	checkValidatedInline,
+	validateInSameTx,
+	setNotNull,
+	addUniqueConstraint,
+	addPrimaryKey,
+	pkOnNullableColumns,
+	addExclusionConstraint,
 }
