@@ -158,12 +158,12 @@ func TestRuleDocuments(t *testing.T) {
 		Why: "It takes a SHARE lock: writes wait.", Fix: "CREATE INDEX CONCURRENTLY ...",
 		DocsURL:  "https://www.postgresql.org/docs/current/sql-createindex.html",
 		Examples: []RuleExample{{Name: "index-create-nonconcurrent", Bad: "CREATE INDEX i ON t (a);\n", Good: "CREATE INDEX CONCURRENTLY i ON t (a);\n"}},
-	}}, "https://gitlab.com/pgai/reviewer/-/blob/main/checks/README.md", "")
+	}}, "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules.md#{id}", "")
 	if len(docs) != 1 || len(docs[0].Chunks) != 2 {
 		t.Fatalf("got %+v", docs)
 	}
 	d := docs[0]
-	if d.URL != "https://gitlab.com/pgai/reviewer/-/blob/main/checks/README.md#index-create-nonconcurrent" || d.Kind != KindRules || d.Author != "pgai reviewer" {
+	if d.URL != "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules.md#index-create-nonconcurrent" || d.Kind != KindRules || d.Author != "pgai reviewer" {
 		t.Errorf("document %+v", d)
 	}
 	for _, want := range []string{"Why: It takes a SHARE lock", "Fix: CREATE INDEX CONCURRENTLY"} {

@@ -16,15 +16,15 @@ type RuleExample struct {
 	Name, Bad, Good string
 }
 
-// RuleDocuments turns rule docs into documents citing baseURL#<rule-id>
-// (where the rule catalogue is published).
-func RuleDocuments(rules []RuleDoc, baseURL, author string) []Document {
+// RuleDocuments turns rule docs into documents citing urlTemplate, where
+// the rule catalogue is published; "{id}" in it is replaced by the rule id.
+func RuleDocuments(rules []RuleDoc, urlTemplate, author string) []Document {
 	if author == "" {
 		author = "pgai reviewer"
 	}
 	var docs []Document
 	for _, r := range rules {
-		url := baseURL + "#" + r.ID
+		url := strings.ReplaceAll(urlTemplate, "{id}", r.ID)
 		var b strings.Builder
 		b.WriteString(r.Summary + "\n")
 		if r.Why != "" {

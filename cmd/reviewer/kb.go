@@ -156,7 +156,7 @@ func kbIngest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sourceName := fs.String("source-name", "", "short name of the source tree (default: folder name)")
 	articles := fs.String("articles", "", "manifest of articles (YAML or JSON)")
 	rules := fs.Bool("rules", false, "ingest the reviewer's own rule docs")
-	rulesURL := fs.String("rules-url", "https://gitlab.com/pgai/reviewer/-/blob/main/checks/README.md", "where the rule docs are published (rule id is the anchor)")
+	rulesURL := fs.String("rules-url", "https://gitlab.com/pgai/reviewer/-/blob/main/README.md#rules", "where the rule docs are published; {id} is replaced by the rule id")
 	noEmbed := fs.Bool("no-embed", false, "store chunks only, do not compute embeddings")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err

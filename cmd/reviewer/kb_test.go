@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gitlab.com/pgai/reviewer/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// runKBTest runs "reviewer kb ..." and returns exit code, stdout, stderr.
+func runKBTest(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), append([]string{"kb"}, args...), strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// No t.Parallel: the test sets environment variables.
+func TestKBCommand(t *testing.T) {
+	db := pgtest.New(t)
+	t.Setenv("PGAI_DATABASE_URL", db.URL)
+	t.Setenv("PGAI_OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_API_KEY", "")
+	docs := filepath.Join("..", "..", "kb", "testdata", "docs")
+
+	code, out, errOut := runKBTest(t, "ingest", "--docs", docs, "--rules")
+	if code != 0 {
+		t.Fatalf("ingest: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"docs:15: 4 documents: 4 added", "rules: ", "embeddings: none (no API key"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ingest output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "100%") {
+		t.Errorf("no progress on stderr:\n%s", errOut)
+	}
+
+	code, out, errOut = runKBTest(t, "search", "why does SET NOT NULL scan the whole table", "--json", "--limit", "3", "--kind", "docs")
+	if code != 0 {
+		t.Fatalf("search: exit %d\n%s", code, errOut)
+	}
+	var rs []map[string]any
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("search --json: %v\n%s", err, out)
+	}
+	if len(rs) == 0 || rs[0]["url"] != "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5" {
+		t.Fatalf("search: first result %v", rs)
+	}
+	for _, k := range []string{"title", "url", "author", "kind", "snippet", "score"} {
+		if v, ok := rs[0][k]; !ok || v == "" {
+			t.Errorf("result field %s missing: %v", k, rs[0])
+		}
+	}
+
+	code, out, _ = runKBTest(t, "search", "--kind", "rules", "CREATE INDEX without CONCURRENTLY")
+	if code != 0 || !strings.Contains(out, "rules") || strings.Contains(out, "docs ·") {
+		t.Errorf("search --kind rules: exit %d\n%s", code, out)
+	}
+
+	code, out, _ = runKBTest(t, "stats")
+	if code != 0 || !strings.Contains(out, "mode: full-text only (no embedding API key") || !strings.Contains(out, "docs ") {
+		t.Errorf("stats: exit %d\n%s", code, out)
+	}
+
+	set := filepath.Join(t.TempDir(), "set.jsonl")
+	if err := os.WriteFile(set, []byte(`{"question":"abort statements waiting too long for a lock","want":"runtime-config-client.html#GUC-LOCK-TIMEOUT","slice":"config"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runKBTest(t, "eval", "--set", set)
+	if code != 0 || !strings.Contains(out, "fulltext  -      1.000") || !strings.Contains(out, "hybrid: not run (no embedding API key") {
+		t.Errorf("eval: exit %d\n%s", code, out)
+	}
+
+	code, out, errOut = runKBTest(t, "ingest", "--docs", docs, "--local-hash-embedder")
+	if code != 0 || !strings.Contains(out, "4 unchanged") || !strings.Contains(out, "chunks embedded with local-hash-ngram-256") {
+		t.Errorf("ingest with local embedder: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runKBTest(t, "eval", "--set", set, "--local-hash-embedder", "--json")
+	var ev struct {
+		Reports []struct {
+			Mode  string  `json:"mode"`
+			Hit10 float64 `json:"hit_at_10"`
+		} `json:"reports"`
+	}
+	if err := json.Unmarshal([]byte(out), &ev); code != 0 || err != nil || len(ev.Reports) != 3 || ev.Reports[2].Mode != "hybrid" {
+		t.Errorf("eval --json with local embedder: exit %d, %v\n%s", code, err, out)
+	}
+}
+
+func TestKBCommandErrors(t *testing.T) {
+	t.Setenv("PGAI_DATABASE_URL", "")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"search", "x"}, "no database"},
+		{[]string{"ingest", "--database-url", "postgres://127.0.0.1:1/x"}, "nothing to ingest"},
+		{[]string{"ingest", "--source", "x"}, "--source needs --source-url"},
+		{[]string{"search", "--database-url", "postgres://127.0.0.1:1/x"}, "no query"},
+		{[]string{"search", "--limit", "0", "x"}, "--limit 0"},
+		{[]string{"search", "--kind", "blog", "x"}, "unknown kind"},
+		{[]string{"frobnicate"}, "unknown command"},
+	}
+	for _, tc := range tests {
+		code, out, errOut := runKBTest(t, tc.args...)
+		if code != exitError || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q (stdout %q), want %q", tc.args, code, errOut, out, tc.want)
+		}
+	}
+}
