@@ -11,7 +11,7 @@ var dropForeignKey = &Rule{
 	ID:       "drop-foreign-key",
 	Group:    "compatibility",
 	Severity: Warning,
-	Summary:  "ALTER TABLE … DROP CONSTRAINT of a foreign key (recognised by PostgreSQL's *_fkey naming, fk_* or *_fk).",
+	Summary:  "ALTER TABLE … DROP CONSTRAINT of a foreign key (known from earlier migrations, else recognised by the names *_fkey, fk_*, *_fk).",
 	Why: "Once the foreign key is gone nothing stops orphan rows: deletes of parent rows and inserts with unknown ids succeed silently, " +
 		"and re-adding the constraint later fails at VALIDATE on the orphans written in between. Dropping it takes ACCESS EXCLUSIVE " +
 		"on the table and on the referenced table (the FK triggers on both are removed), so it also waits behind long queries on the parent.",
@@ -27,7 +27,7 @@ var dropForeignKey = &Rule{
 		// same statement) replaces the dropped one: integrity never lapses.
 		replaced := earlierStmt(p, func(n *pg_query.Node) bool { return addsFK(n, rel) }) || addsFK(p.Node(), rel)
 		for _, c := range cmds {
-			if replaced || c.Subtype != pg_query.AlterTableType_AT_DropConstraint || !looksLikeFK(c.Name) {
+			if replaced || c.Subtype != pg_query.AlterTableType_AT_DropConstraint || !isForeignKey(p, rel, c.Name) {
 				continue
 			}
 			t, fk := relSQL(rel), identSQL(c.Name)
@@ -41,6 +41,17 @@ var dropForeignKey = &Rule{
 			p.Report(fmt.Sprintf("Dropping foreign key %s on %s stops PostgreSQL from enforcing the relationship.", c.Name, RelName(rel)), "", fix)
 		}
 	},
+}
+
+// isForeignKey reports whether constraint name of rel is a foreign key: from
+// the catalog when the migrations created the table, else by its name.
+func isForeignKey(p *Pass, rel *pg_query.RangeVar, name string) bool {
+	if t := p.State.Catalog.Table(rel); t != nil {
+		if k := t.Constraints[strings.ToLower(name)]; k != nil {
+			return k.Type == pg_query.ConstrType_CONSTR_FOREIGN
+		}
+	}
+	return looksLikeFK(name)
 }
 
 // looksLikeFK reports whether a constraint name follows a foreign-key

@@ -13,6 +13,7 @@ var compatibilityRules = []*Rule{
 	dropSchema,
 	dropTable,
 	enumValueAppend,
+	enumValueInTransaction,
 	onDeleteCascade,
 	renameColumn,
 	renameEnumValue,

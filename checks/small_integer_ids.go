@@ -13,7 +13,7 @@ var smallIntegerIDs = &Rule{
 	Severity: Warning,
 	Summary:  "A primary key, identity, serial or foreign-key column of type integer or smallint.",
 	Why: "integer ends at 2,147,483,647 and smallint at 32,767. Ids only grow (rolled-back inserts and sequence caching burn values too): " +
-		"when the sequence passes the limit every INSERT fails (\"integer out of range\", 22003, or \"nextval: reached maximum value\"), " +
+		"when the sequence reaches the limit every INSERT fails (\"nextval: reached maximum value of sequence\", 2200H, or \"integer out of range\", 22003), " +
 		"and the repair — ALTER COLUMN … TYPE bigint — rewrites the table and every index under ACCESS EXCLUSIVE, then the same " +
 		"again for every table whose foreign key points at it. bigint costs 4 more bytes per row, often none after alignment.",
 	Fix:     "Declare ids bigint from the start: `bigint GENERATED ALWAYS AS IDENTITY` for keys, `bigint` for the columns that reference them.",
