@@ -25,6 +25,21 @@ type Measurement struct {
 	// Error is the server's error, when the statement failed.
 	Error    string `json:"error,omitempty"`
 	SQLState string `json:"sqlstate,omitempty"`
+
+	// Column and EndLine complete the statement's position.
+	Column  int `json:"column,omitempty"`
+	EndLine int `json:"end_line,omitempty"`
+	// InTransaction is true when the statement ran inside a transaction
+	// block (the tool's or the file's own); locks are then held until
+	// the transaction ends.
+	InTransaction bool `json:"in_transaction"`
+	// Sizes are the sizes of the tables the statement touched, before the
+	// statement and after its transaction ended.
+	Sizes []Size `json:"sizes,omitempty"`
+	// Blocked is what the traffic probe measured (--probe-traffic): the
+	// longest time a read or a write on a table waited for this
+	// statement's locks.
+	Blocked []Blocked `json:"blocked,omitempty"`
 }
 
 // Lock is one lock held by the migrating session on a relation.
@@ -36,4 +51,26 @@ type Lock struct {
 	// Blocks says what the mode blocks for other sessions: "reads",
 	// "writes", "ddl" (from PostgreSQL's lock conflict table).
 	Blocks []string `json:"blocks"`
+	// Kind is the relation's kind: "table", "index", "sequence", "view",
+	// "materialized view", "partitioned table", "partitioned index".
+	Kind string `json:"kind,omitempty"`
+}
+
+// Size is a table's size before a statement and after its transaction.
+type Size struct {
+	Relation     string `json:"relation"`
+	TableBefore  int64  `json:"table_bytes_before"`
+	TableAfter   int64  `json:"table_bytes_after"`
+	IndexBefore  int64  `json:"index_bytes_before"`
+	IndexAfter   int64  `json:"index_bytes_after"`
+	RowsEstimate int64  `json:"rows_estimate"`
+}
+
+// Blocked is the longest wait of the traffic probe on one table.
+type Blocked struct {
+	Relation string `json:"relation"`
+	// Kind is "read" (SELECT … LIMIT 1) or "write" (the ROW EXCLUSIVE
+	// table lock every INSERT, UPDATE and DELETE takes).
+	Kind      string  `json:"kind"`
+	MaxWaitMS float64 `json:"max_wait_ms"`
 }
