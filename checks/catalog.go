@@ -447,6 +447,12 @@ var typeAliases = map[string]string{
 	"serial": "serial4", "bigserial": "serial8", "smallserial": "serial2",
 }
 
+// typeDisplay names internal type names the way SQL usually spells them.
+var typeDisplay = map[string]string{
+	"int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real", "float8": "double precision",
+	"bool": "boolean", "bpchar": "char",
+}
+
 // CanonicalType returns the internal name of a type ("int4", "varchar",
 // "timestamptz").
 func CanonicalType(tn *pg_query.TypeName) string {
@@ -486,6 +492,9 @@ func TypeSQL(tn *pg_query.TypeName) string {
 		return ""
 	}
 	s := TypeNameString(tn)
+	if d, ok := typeDisplay[s]; ok {
+		s = d
+	}
 	if m, ok := typmods(tn); ok && len(m) > 0 {
 		var parts []string
 		for _, v := range m {

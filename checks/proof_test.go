@@ -27,10 +27,15 @@ package checks
 //     (CREATE INDEX CONCURRENTLY for old snapshots, DROP/REINDEX/DETACH …
 //     CONCURRENTLY for lockers, VACUUM FULL for its ACCESS EXCLUSIVE); a
 //     third session polls pg_locks of the migrating backend, and once the
-//     statement is seen waiting it has the full picture of the locks held at
-//     that moment and releases the second session. A statement that never
-//     waits has unknown locks, and any lock claim about it fails rather
-//     than passing silently. Scans are not observable on this path.
+//     statement is seen waiting it records the locks held (and awaited) at
+//     that moment and releases the second session. Those are the locks
+//     that matter for a statement that waits behind running queries: what
+//     it holds while it waits is what other sessions queue behind. Locks
+//     taken in later, short phases are recorded only when a poll happens to
+//     see them (DETACH … CONCURRENTLY holds no relation lock while it waits
+//     and takes SHARE UPDATE EXCLUSIVE only afterwards). A statement that
+//     never waits has unknown locks, and any lock claim about it fails
+//     rather than passing silently. Scans are not observable on this path.
 //  4. The first error stops the section, as it stops a migration tool. An
 //     error that no "fails" claim expects fails the test.
 //
@@ -84,6 +89,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -479,10 +485,27 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 	return obs, nil
 }
 
+// diffRewrites records the relations whose storage was replaced: the same
+// OID with a new relfilenode (a rewrite, a rebuilt index), or a relation
+// dropped and created again under the same name (ALTER COLUMN TYPE
+// re-creates the indexes on the column).
 func diffRewrites(before, after map[uint32]relInfo, into map[string]bool) {
+	byName := map[string]relInfo{}
+	for _, b := range before {
+		byName[b.name] = b
+	}
 	for oid, a := range after {
-		if b, ok := before[oid]; ok && a.filenode != 0 && b.filenode != 0 && a.filenode != b.filenode {
-			into[a.name], into[b.name] = true, true
+		if a.filenode == 0 {
+			continue
+		}
+		if b, ok := before[oid]; ok {
+			if b.filenode != 0 && a.filenode != b.filenode {
+				into[a.name], into[b.name] = true, true
+			}
+			continue
+		}
+		if b, ok := byName[a.name]; ok && b.filenode != 0 && b.kind == a.kind && b.filenode != a.filenode {
+			into[a.name] = true
 		}
 	}
 }
@@ -555,6 +578,9 @@ poll:
 			}
 			if !granted {
 				blocked = true
+			}
+			if os.Getenv("PROOF_DEBUG") != "" {
+				fmt.Println("observed", lt, oid, mode, granted)
 			}
 			if lt == "relation" {
 				if seen[oid] == nil {

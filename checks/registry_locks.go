@@ -14,4 +14,10 @@ var lockRules = []*Rule{
 	addPrimaryKey,
 	pkOnNullableColumns,
 	addExclusionConstraint,
+	alterColumnType,
+	concurrentInTransaction,
+	indexDropNonconcurrent,
+	reindexNonconcurrent,
+	detachPartitionNonconcurrent,
+	vacuumFullOrCluster,
 }
