@@ -40,7 +40,7 @@ measure() {
   local times=() rss=0
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f '%e %M' -o "$OUT/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r t m < "$OUT/time.txt"
+    read -r t m < <(tail -n 1 "$OUT/time.txt")
     times+=("$t")
     [ "$m" -gt "$rss" ] && rss=$m
   done

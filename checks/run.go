@@ -29,6 +29,25 @@ func (r *Result) Blocking() int {
 // Run checks files with every enabled rule and returns the findings in
 // file order, then by position.
 func Run(files []*sqlparse.File, s Settings) *Result {
+	r := NewRunner(s)
+	res := &Result{Files: files}
+	for _, f := range files {
+		res.Findings = append(res.Findings, r.File(f)...)
+	}
+	return res
+}
+
+// Runner checks files one at a time, in the order they run, carrying what
+// earlier files did to the schema. It lets a caller check a large set of
+// files as a stream and drop each parsed file once it is checked.
+type Runner struct {
+	s     Settings
+	rules []*Rule
+	cat   *Catalog
+}
+
+// NewRunner prepares a run with the given settings.
+func NewRunner(s Settings) *Runner {
 	if s.PGVersion.Major == 0 {
 		s.PGVersion = DefaultVersion
 	}
@@ -38,16 +57,19 @@ func Run(files []*sqlparse.File, s Settings) *Result {
 	if s.SessionTimeZone == "" {
 		s.SessionTimeZone = "UTC"
 	}
-	rules := enabledRules(&s)
-	res := &Result{Files: files}
-	cat := NewCatalog() // the schema the files build, in the order they run
-	for _, f := range files {
-		res.Findings = append(res.Findings, checkFile(f, rules, &s, cat)...)
+	r := &Runner{s: s, cat: NewCatalog()} // the catalog is the schema the files build, in the order they run
+	r.rules = enabledRules(&r.s)
+	return r
+}
+
+// File checks the next file and returns its findings, with Blocking set
+// from the fail-on threshold.
+func (r *Runner) File(f *sqlparse.File) []Finding {
+	out := checkFile(f, r.rules, &r.s, r.cat)
+	for i := range out {
+		out[i].Blocking = out[i].Severity >= r.s.FailOn
 	}
-	for i := range res.Findings {
-		res.Findings[i].Blocking = res.Findings[i].Severity >= s.FailOn
-	}
-	return res
+	return out
 }
 
 func enabledRules(s *Settings) []*Rule {

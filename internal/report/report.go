@@ -51,21 +51,36 @@ type Summary struct {
 
 // New builds a report from the files and findings of a run.
 func New(files []*sqlparse.File, findings []checks.Finding, measurements []dblab.Measurement) *Report {
-	r := &Report{Version: 1, Findings: findings, Measurements: measurements}
+	fs := make([]File, 0, len(files))
+	for _, f := range files {
+		fs = append(fs, FileOf(f))
+	}
+	return Build(fs, findings, measurements)
+}
+
+// FileOf describes a parsed file for the report, so that the parsed file
+// itself can be dropped.
+func FileOf(f *sqlparse.File) File {
+	return File{
+		Path: f.Path, Framework: string(f.Framework), InTransaction: f.InTransaction, TxMode: f.TxMode,
+		Statements: len(f.Statements), Analysed: f.Analysed, SkippedReason: f.SkippedReason,
+	}
+}
+
+// Build makes a report from file descriptions, findings and measurements,
+// and counts them.
+func Build(files []File, findings []checks.Finding, measurements []dblab.Measurement) *Report {
+	r := &Report{Version: 1, Files: files, Findings: findings, Measurements: measurements}
 	if r.Findings == nil {
 		r.Findings = []checks.Finding{}
-	}
-	for _, f := range files {
-		r.Files = append(r.Files, File{
-			Path: f.Path, Framework: string(f.Framework), InTransaction: f.InTransaction, TxMode: f.TxMode,
-			Statements: len(f.Statements), Analysed: f.Analysed, SkippedReason: f.SkippedReason,
-		})
-		r.Summary.Statements += len(f.Statements)
 	}
 	if r.Files == nil {
 		r.Files = []File{}
 	}
 	r.Summary.Files = len(files)
+	for _, f := range files {
+		r.Summary.Statements += f.Statements
+	}
 	for _, fd := range findings {
 		switch fd.Severity {
 		case checks.Error:

@@ -54,9 +54,14 @@ type Request struct {
 	Experimenter Experimenter
 	// Commit is the reviewed commit, for the report.
 	Commit string
+
+	rel func(string) string // maps scratch paths of Sources back
 }
 
-// Run reviews the migrations of a request.
+// Run reviews the migrations of a request. Files are parsed concurrently
+// and checked as a stream in the order they run; unless an experiment
+// needs them afterwards, each parsed file is dropped once checked, so
+// memory does not grow with the size of the migration set.
 func Run(ctx context.Context, req Request) (*report.Report, error) {
 	cfg := req.Config
 	if cfg == nil {
@@ -65,36 +70,57 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			return nil, err
 		}
 	}
-	var (
-		files []*sqlparse.File
-		err   error
-	)
+	paths := req.Paths
 	if len(req.Sources) > 0 {
-		files, err = loadSources(ctx, req.Sources, cfg.Parse)
-	} else {
-		files, err = sqlparse.Load(ctx, req.Paths, cfg.Parse)
+		dir, err := writeSources(req.Sources)
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		paths = []string{dir}
+		base := dir
+		req.rel = func(p string) string {
+			if rel, err := filepath.Rel(base, p); err == nil {
+				return filepath.ToSlash(rel)
+			}
+			return p
+		}
 	}
+	keep := map[string]bool{}
+	for _, p := range req.Changed {
+		keep[filepath.ToSlash(filepath.Clean(p))] = true
+	}
+	var (
+		runner   = checks.NewRunner(cfg.Settings)
+		files    []report.File
+		findings []checks.Finding
+		parsed   []*sqlparse.File // kept only for the experiment
+	)
+	err := sqlparse.Each(ctx, paths, cfg.Parse, func(f *sqlparse.File) error {
+		if req.rel != nil {
+			f.Path = req.rel(f.Path)
+			for _, st := range f.Statements {
+				if st.Err != nil {
+					st.Err.Path = f.Path
+				}
+			}
+		}
+		if len(keep) > 0 && !keep[filepath.ToSlash(filepath.Clean(f.Path))] {
+			return nil
+		}
+		files = append(files, report.FileOf(f))
+		findings = append(findings, runner.File(f)...)
+		if req.Experimenter != nil {
+			parsed = append(parsed, f)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Changed) > 0 {
-		keep := map[string]bool{}
-		for _, p := range req.Changed {
-			keep[filepath.ToSlash(filepath.Clean(p))] = true
-		}
-		var kept []*sqlparse.File
-		for _, f := range files {
-			if keep[filepath.ToSlash(filepath.Clean(f.Path))] {
-				kept = append(kept, f)
-			}
-		}
-		files = kept
-	}
-	res := checks.Run(files, cfg.Settings)
-	findings := res.Findings
 	var measurements []dblab.Measurement
-	if req.Experimenter != nil && len(files) > 0 {
-		m, merged, err := req.Experimenter.Experiment(ctx, files, findings)
+	if req.Experimenter != nil && len(parsed) > 0 {
+		m, merged, err := req.Experimenter.Experiment(ctx, parsed, findings)
 		if err != nil {
 			return nil, fmt.Errorf("clone experiment: %w", err)
 		}
@@ -103,47 +129,35 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			findings[i].Blocking = findings[i].Severity >= cfg.Settings.FailOn
 		}
 	}
-	rep := report.New(files, findings, measurements)
+	rep := report.Build(files, findings, measurements)
 	rep.PGVersion = cfg.Settings.PGVersion.String()
 	rep.Commit = req.Commit
 	return rep, nil
 }
 
-// loadSources writes in-memory files to a scratch directory, so that they
-// are discovered and ordered exactly as files on disk, and maps the paths
-// back.
-func loadSources(ctx context.Context, srcs []Source, opts sqlparse.Options) ([]*sqlparse.File, error) {
+// writeSources writes in-memory files to a scratch directory, so that they
+// are discovered and ordered exactly as files on disk. The caller removes
+// the directory.
+func writeSources(srcs []Source) (string, error) {
 	dir, err := os.MkdirTemp("", "pgai-review-")
 	if err != nil {
-		return nil, fmt.Errorf("scratch dir: %w", err)
+		return "", fmt.Errorf("scratch dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
 	for _, s := range srcs {
 		rel := filepath.Clean(filepath.FromSlash(s.Path))
 		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return nil, fmt.Errorf("source path %q escapes the repository", s.Path)
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("source path %q escapes the repository", s.Path)
 		}
 		p := filepath.Join(dir, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, fmt.Errorf("scratch dir: %w", err)
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("scratch dir: %w", err)
 		}
 		if err := os.WriteFile(p, s.Content, 0o644); err != nil {
-			return nil, fmt.Errorf("scratch file: %w", err)
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("scratch file: %w", err)
 		}
 	}
-	files, err := sqlparse.Load(ctx, []string{dir}, opts)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		if rel, err := filepath.Rel(dir, f.Path); err == nil {
-			f.Path = filepath.ToSlash(rel)
-			for _, st := range f.Statements {
-				if st.Err != nil {
-					st.Err.Path = f.Path
-				}
-			}
-		}
-	}
-	return files, nil
+	return dir, nil
 }
