@@ -323,3 +323,9 @@ func setColumnType(cd *pg_query.ColumnDef, tn *pg_query.TypeName) {
 	tn.ArrayBounds = cd.TypeName.ArrayBounds
 	cd.TypeName = tn
 }
+
+// ruleOn reports whether rule id, one that is on by default, runs with
+// these settings: rules that cover the same statement use it so that only
+// one of them speaks. (It cannot consult the registry: a Check that refers
+// to the rule list would be an initialization cycle.)
+func ruleOn(p *Pass, id string) bool { return !p.Settings.Disabled[id] }

@@ -130,3 +130,55 @@ func TestFixSQL(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleOnDefaults checks what ruleOn assumes: the rules it is asked
+// about exist and are on by default.
+func TestRuleOnDefaults(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"small-integer-ids", "drop-table", "drop-column", "drop-schema"} {
+		if r := Lookup(id); r == nil || r.Off {
+			t.Errorf("ruleOn(%q) assumes a rule that is on by default; got %+v", id, r)
+		}
+	}
+}
+
+// TestOneFindingPerHazard checks that rules covering the same statement
+// leave it to one of them, and take over when that one is disabled.
+func TestOneFindingPerHazard(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sql      string
+		disabled string
+		want     []string
+	}{
+		{sql: "DROP TABLE users CASCADE", want: []string{"drop-table"}},
+		{sql: "DROP TABLE users CASCADE", disabled: "drop-table", want: []string{"drop-cascade"}},
+		{sql: "ALTER TABLE users DROP COLUMN email CASCADE", want: []string{"drop-column"}},
+		{sql: "ALTER TABLE users DROP COLUMN email CASCADE", disabled: "drop-column", want: []string{"drop-cascade"}},
+		{sql: "DROP SCHEMA billing CASCADE", want: []string{"drop-schema"}},
+		{sql: "DROP VIEW v CASCADE", want: []string{"drop-cascade"}},
+		{sql: "CREATE TABLE t (id serial PRIMARY KEY, n text)", want: []string{"small-integer-ids"}},
+		{sql: "CREATE TABLE t (id serial PRIMARY KEY, n text)", disabled: "small-integer-ids", want: []string{"serial-not-identity"}},
+		{sql: "CREATE TABLE t (id bigserial PRIMARY KEY, n text)", want: []string{"serial-not-identity"}},
+	}
+	ours := map[string]bool{}
+	for _, r := range append(append([]*Rule{}, compatibilityRules...), typeRules...) {
+		ours[r.ID] = true
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql+" -"+tt.disabled, func(t *testing.T) {
+			t.Parallel()
+			s := Settings{Disabled: map[string]bool{tt.disabled: true}}
+			f := sqlparse.ParseFile("m.sql", []byte(tt.sql+";"), sqlparse.Options{Framework: sqlparse.FrameworkSQL})
+			var got []string
+			for _, fd := range Run([]*sqlparse.File{f}, s).Findings {
+				if ours[fd.Rule] {
+					got = append(got, fd.Rule)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("rules reporting (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -32,8 +33,11 @@ var dataDependentUnique = &Rule{
 			if name == "" {
 				name = "(unnamed)"
 			}
-			p.Report(fmt.Sprintf("Unique index %s on %s (%s) fails at deploy time if existing rows hold duplicate values.", name, RelName(idx.Relation), strings.Join(cols, ", ")),
-				"", uniqueFix(idx.Relation, cols, ""))
+			msg := fmt.Sprintf("Unique index %s on %s (%s) fails at deploy time if existing rows hold duplicate values.", name, RelName(idx.Relation), strings.Join(cols, ", "))
+			if vals, ok := sameDefault(p, idx.Relation, cols); ok {
+				msg = sameDefaultMessage("Unique index "+name, idx.Relation, cols, vals)
+			}
+			p.Report(msg, "", uniqueFix(idx.Relation, cols, ""))
 			return
 		}
 		rel, cmds := AlterCmds(p.Node())
@@ -65,10 +69,18 @@ var dataDependentUnique = &Rule{
 			if name == "" {
 				name = "(unnamed)"
 			}
-			p.Report(fmt.Sprintf("%s constraint %s on %s (%s) fails at deploy time if existing rows hold duplicate values.", kind, name, RelName(rel), strings.Join(cols, ", ")),
-				"", uniqueFix(rel, cols, kind))
+			msg := fmt.Sprintf("%s constraint %s on %s (%s) fails at deploy time if existing rows hold duplicate values.", kind, name, RelName(rel), strings.Join(cols, ", "))
+			if vals, ok := sameDefault(p, rel, cols); ok {
+				msg = sameDefaultMessage(kind+" constraint "+name, rel, cols, vals)
+			}
+			p.Report(msg, "", uniqueFix(rel, cols, kind))
 		}
 	},
+}
+
+func sameDefaultMessage(what string, rel *pg_query.RangeVar, cols, vals []string) string {
+	return fmt.Sprintf("%s on %s (%s) fails at deploy time as soon as %s has two rows: %s just added with the same DEFAULT %s for every existing row.",
+		what, RelName(rel), strings.Join(cols, ", "), RelName(rel), pluralize(len(cols), "the column was", "the columns were"), strings.Join(vals, ", "))
 }
 
 // indexColumns returns the key columns of an index; ok is false when one
@@ -90,6 +102,25 @@ func indexColumns(params []*pg_query.Node) (cols []string, ok bool) {
 	return cols, ok
 }
 
+// addedColumn returns the definition of column col if an earlier statement
+// of the file added it to rel with ALTER TABLE … ADD COLUMN, else nil.
+func addedColumn(p *Pass, rel *pg_query.RangeVar, col string) *pg_query.ColumnDef {
+	var found *pg_query.ColumnDef
+	earlierStmt(p, func(n *pg_query.Node) bool {
+		r, cmds := AlterCmds(n)
+		if r == nil || RelKey(r) != RelKey(rel) {
+			return false
+		}
+		for _, c := range cmds {
+			if cd := c.GetDef().GetColumnDef(); c.Subtype == pg_query.AlterTableType_AT_AddColumn && cd != nil && strings.EqualFold(cd.Colname, col) {
+				found = cd
+			}
+		}
+		return false // keep the last one
+	})
+	return found
+}
+
 // allFreshNull reports whether every column was added to rel earlier in the
 // file without a default: all its values are NULL, and NULLs never collide
 // in a unique index, so the build cannot fail on existing data.
@@ -98,26 +129,68 @@ func allFreshNull(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
 		return false
 	}
 	for _, col := range cols {
-		fresh := earlierStmt(p, func(n *pg_query.Node) bool {
-			r, cmds := AlterCmds(n)
-			if r == nil || RelKey(r) != RelKey(rel) {
-				return false
-			}
-			for _, c := range cmds {
-				cd := c.GetDef().GetColumnDef()
-				if c.Subtype == pg_query.AlterTableType_AT_AddColumn && cd != nil && strings.EqualFold(cd.Colname, col) &&
-					columnConstraint(cd, pg_query.ConstrType_CONSTR_DEFAULT) == nil && columnConstraint(cd, pg_query.ConstrType_CONSTR_IDENTITY) == nil &&
-					columnConstraint(cd, pg_query.ConstrType_CONSTR_GENERATED) == nil && !strings.Contains(columnBaseType(cd.TypeName), "serial") {
-					return true
-				}
-			}
-			return false
-		})
-		if !fresh {
+		cd := addedColumn(p, rel, col)
+		if cd == nil || columnConstraint(cd, pg_query.ConstrType_CONSTR_DEFAULT) != nil || columnConstraint(cd, pg_query.ConstrType_CONSTR_IDENTITY) != nil ||
+			columnConstraint(cd, pg_query.ConstrType_CONSTR_GENERATED) != nil || strings.Contains(columnBaseType(cd.TypeName), "serial") {
 			return false
 		}
 	}
 	return true
+}
+
+// sameDefault returns the constant defaults when every column was added to
+// rel earlier in the file with one: every existing row then holds the same
+// key, so the build fails as soon as the table has two rows.
+func sameDefault(p *Pass, rel *pg_query.RangeVar, cols []string) ([]string, bool) {
+	if len(cols) == 0 {
+		return nil, false
+	}
+	var vals []string
+	for _, col := range cols {
+		cd := addedColumn(p, rel, col)
+		if cd == nil {
+			return nil, false
+		}
+		d := columnConstraint(cd, pg_query.ConstrType_CONSTR_DEFAULT)
+		if d == nil || !isConstant(d.RawExpr) {
+			return nil, false
+		}
+		vals = append(vals, constText(d.RawExpr))
+	}
+	return vals, true
+}
+
+// constText renders a constant for a message.
+func constText(e *pg_query.Node) string {
+	if tc := e.GetTypeCast(); tc != nil {
+		return constText(tc.Arg)
+	}
+	c := e.GetAConst()
+	switch {
+	case c == nil:
+		return "(expression)"
+	case c.GetSval() != nil:
+		return sqlLiteral(c.GetSval().Sval)
+	case c.GetIval() != nil:
+		return strconv.Itoa(int(c.GetIval().Ival))
+	case c.GetFval() != nil:
+		return c.GetFval().Fval
+	case c.GetBoolval() != nil:
+		return strconv.FormatBool(c.GetBoolval().Boolval)
+	case c.GetBsval() != nil:
+		return c.GetBsval().Bsval
+	}
+	return "(constant)"
+}
+
+// isConstant reports whether an expression is a non-null literal, possibly
+// cast ('x', 0, 'x'::text).
+func isConstant(e *pg_query.Node) bool {
+	if tc := e.GetTypeCast(); tc != nil {
+		return isConstant(tc.Arg)
+	}
+	c := e.GetAConst()
+	return c != nil && !c.Isnull
 }
 
 func uniqueFix(rel *pg_query.RangeVar, cols []string, kind string) string {

@@ -28,6 +28,12 @@ var dropCascade = &Rule{
 			if ds.RemoveType == pg_query.ObjectType_OBJECT_TABLE && allCreatedInFile(p, names) {
 				return
 			}
+			// drop-table and drop-schema report these drops themselves,
+			// CASCADE included.
+			if (ds.RemoveType == pg_query.ObjectType_OBJECT_TABLE && ruleOn(p, "drop-table")) ||
+				(ds.RemoveType == pg_query.ObjectType_OBJECT_SCHEMA && ruleOn(p, "drop-schema") && !allSchemasCreated(p, names)) {
+				return
+			}
 			kind := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(ds.RemoveType.String(), "OBJECT_"), "_", " "))
 			safe := SafeSQL(p.Node(), func(n *pg_query.Node) { n.GetDropStmt().Behavior = pg_query.DropBehavior_DROP_RESTRICT })
 			p.Report(fmt.Sprintf("DROP %s %s CASCADE also drops every object that depends on it, without naming them.", strings.ToUpper(kind), listNames(names)),
@@ -45,6 +51,9 @@ var dropCascade = &Rule{
 			var what string
 			switch c.Subtype {
 			case pg_query.AlterTableType_AT_DropColumn:
+				if ruleOn(p, "drop-column") {
+					continue // drop-column reports it, CASCADE included
+				}
 				what = "column"
 			case pg_query.AlterTableType_AT_DropConstraint:
 				what = "constraint"
@@ -58,6 +67,15 @@ var dropCascade = &Rule{
 				"", cascadeFix(safe, p.Rule().Fix))
 		}
 	},
+}
+
+func allSchemasCreated(p *Pass, names []string) bool {
+	for _, n := range names {
+		if !schemaCreated(p, n) {
+			return false
+		}
+	}
+	return true
 }
 
 func allCreatedInFile(p *Pass, names []string) bool {

@@ -28,12 +28,20 @@ var dropColumn = &Rule{
 			if c.Subtype != pg_query.AlterTableType_AT_DropColumn {
 				continue
 			}
+			msg := fmt.Sprintf("Dropping column %s.%s breaks application code that still reads or writes it and deletes its data.", RelName(rel), c.Name)
+			stmt := "ALTER TABLE " + relSQL(rel) + " DROP COLUMN " + identSQL(c.Name) + ";"
+			if c.Behavior == pg_query.DropBehavior_DROP_CASCADE {
+				msg = fmt.Sprintf("Dropping column %s.%s with CASCADE breaks application code that still uses it, deletes its data, and silently drops the views and foreign keys that depend on it.", RelName(rel), c.Name)
+			}
 			fix := fmt.Sprintf("Drop it only after every running version of the application has stopped using it:\n\n"+
 				"1. Deploy code that no longer reads or writes %[1]s.%[2]s (Rails: self.ignored_columns += [\"%[2]s\"]; Django: "+
 				"SeparateDatabaseAndState).\n2. Copy the data elsewhere if it may be needed again.\n3. In a later migration, with a bounded wait for the lock:\n\n%[3]s",
 				RelName(rel), c.Name,
-				Indent("SET lock_timeout = '2s';\nALTER TABLE "+relSQL(rel)+" DROP COLUMN "+identSQL(c.Name)+";"))
-			p.Report(fmt.Sprintf("Dropping column %s.%s breaks application code that still reads or writes it and deletes its data.", RelName(rel), c.Name), "", fix)
+				Indent("SET lock_timeout = '2s';\n"+stmt))
+			if c.Behavior == pg_query.DropBehavior_DROP_CASCADE {
+				fix += "\n\nWithout CASCADE, PostgreSQL refuses (2BP01) and lists what depends on the column; drop those explicitly, where the review sees them."
+			}
+			p.Report(msg, "", fix)
 		}
 	},
 }

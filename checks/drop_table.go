@@ -36,6 +36,11 @@ var dropTable = &Rule{
 			"(pg_dump --table=%[2]s, or rename it to %[3]s and drop it weeks later).\n3. Drop it in a later migration, with a bounded wait for the lock:\n\n%[4]s",
 			listNames(old), old[0], old[0]+"_deprecated",
 			Indent("SET lock_timeout = '2s';\nDROP TABLE "+strings.Join(old, ", ")+";"))
-		p.Report(fmt.Sprintf("Dropping %s %s deletes its data and breaks application code that still uses it.", pluralize(len(old), "table", "tables"), listNames(old)), "", fix)
+		msg := fmt.Sprintf("Dropping %s %s deletes its data and breaks application code that still uses it.", pluralize(len(old), "table", "tables"), listNames(old))
+		if ds.Behavior == pg_query.DropBehavior_DROP_CASCADE {
+			msg = fmt.Sprintf("Dropping %s %s with CASCADE deletes its data, breaks application code that still uses it, and silently drops the views and foreign keys that depend on it.", pluralize(len(old), "table", "tables"), listNames(old))
+			fix += "\n\nWithout CASCADE, PostgreSQL refuses (2BP01) and lists the views and foreign keys that depend on the table; drop those explicitly, where the review sees them."
+		}
+		p.Report(msg, "", fix)
 	},
 }

@@ -10,7 +10,7 @@ var serialNotIdentity = &Rule{
 	ID:       "serial-not-identity",
 	Group:    "types",
 	Severity: Info,
-	Summary:  "A serial, smallserial or bigserial column instead of an identity column (PostgreSQL 10+).",
+	Summary:  "A bigserial column (or, with small-integer-ids off, any serial) instead of an identity column (PostgreSQL 10+).",
 	Why: "serial is a shorthand for a separate sequence plus a DEFAULT nextval(): the sequence needs its own grants (other roles " +
 		"get \"permission denied for sequence\" on INSERT), ids inserted explicitly do not advance it (later inserts then fail with " +
 		"duplicate keys), and CREATE TABLE … LIKE copies the default but shares the old sequence. Identity columns are the SQL " +
@@ -21,7 +21,13 @@ var serialNotIdentity = &Rule{
 		if !p.Settings.PGVersion.AtLeast(10, 0) {
 			return
 		}
-		match := columnTypeIs("serial", "serial2", "serial4", "serial8", "smallserial", "bigserial")
+		serial := columnTypeIs("serial", "serial2", "serial4", "serial8", "smallserial", "bigserial")
+		match := serial
+		if ruleOn(p, "small-integer-ids") {
+			// small-integer-ids reports 16- and 32-bit serials, and its fix
+			// is already a bigint identity column.
+			match = func(c colDef) bool { return serial(c) && !isSmallID(c) }
+		}
 		cols := matchingColumns(p, match)
 		if len(cols) == 0 {
 			return
