@@ -2,7 +2,6 @@ package sqlparse
 
 import (
 	"context"
-	"path/filepath"
 	"runtime"
 	"sync"
 )
@@ -14,21 +13,9 @@ import (
 // there are; fn may drop the file when it is done with it. fn runs on one
 // goroutine at a time. An error from fn stops the walk.
 func Each(ctx context.Context, paths []string, opts Options, fn func(*File) error) error {
-	var jobs []loadJob
-	seen := map[string]bool{}
-	for _, p := range paths {
-		found, err := collect(p, opts)
-		if err != nil {
-			return err
-		}
-		for _, j := range found {
-			key := filepath.Clean(j.path)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			jobs = append(jobs, j)
-		}
+	jobs, err := collectAll(paths, opts)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

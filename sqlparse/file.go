@@ -223,6 +223,9 @@ func (f *File) Position(off int) Pos {
 	if f.ascii {
 		return Pos{Line: line + 1, Col: off - f.lines[line] + 1}
 	}
+	for off > f.lines[line] && off < len(f.Src) && !utf8.RuneStart(f.Src[off]) {
+		off-- // inside a multi-byte character: count that character
+	}
 	col := utf8.RuneCount(f.Src[f.lines[line]:off]) + 1
 	return Pos{Line: line + 1, Col: col}
 }
@@ -370,7 +373,8 @@ func (f *File) newStatement(work string, s span, part Part, opts Options) *State
 		Leading:     s.leading,
 		locBase:     -1,
 	}
-	endOff := s.end - 1
+	_, last := utf8.DecodeLastRuneInString(text)
+	endOff := s.end - last // the first byte of the last character
 	if s.term {
 		// the semicolon follows the statement, perhaps after comments or spaces
 		endOff = s.semi

@@ -36,21 +36,9 @@ import (
 // by version. Directories and arguments keep the order they were given in,
 // subdirectories in lexical order.
 func Load(ctx context.Context, paths []string, opts Options) ([]*File, error) {
-	var jobs []loadJob
-	seen := map[string]bool{}
-	for _, p := range paths {
-		found, err := collect(p, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, j := range found {
-			key := filepath.Clean(j.path)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			jobs = append(jobs, j)
-		}
+	jobs, err := collectAll(paths, opts)
+	if err != nil {
+		return nil, err
 	}
 	files := make([]*File, len(jobs))
 	g, ctx := errgroup.WithContext(ctx)
@@ -74,6 +62,27 @@ func Load(ctx context.Context, paths []string, opts Options) ([]*File, error) {
 	return files, nil
 }
 
+// collectAll lists the files of every path argument in order, each once.
+func collectAll(paths []string, opts Options) ([]loadJob, error) {
+	var jobs []loadJob
+	seen := map[string]bool{}
+	for _, p := range paths {
+		found, err := collect(p, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range found {
+			key := filepath.Clean(j.path)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs, nil
+}
+
 // loadJob is a file to read, with what the directory told us about it.
 type loadJob struct {
 	path string
@@ -91,18 +100,14 @@ func (j loadJob) load(opts Options) (*File, error) {
 	if opts.MaxFileSize > 0 {
 		max = opts.MaxFileSize
 	}
-	info, err := os.Stat(j.path)
+	src, size, err := readFileMax(j.path, max)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", j.path, err)
+		return nil, err
 	}
-	if info.Size() > max {
+	if src == nil && size > max {
 		// Do not read what we will not analyse.
-		h.skip = fmt.Sprintf("file is %d bytes, over the %d-byte limit", info.Size(), max)
+		h.skip = fmt.Sprintf("file is %d bytes, over the %d-byte limit", size, max)
 		return parseFile(j.path, nil, opts, h), nil
-	}
-	src, err := os.ReadFile(j.path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", j.path, err)
 	}
 	if j.conf != "" {
 		conf, err := os.ReadFile(j.conf)
@@ -299,25 +304,40 @@ func sortPaths(paths []string, fw Framework) {
 	})
 }
 
-// orderDir orders the SQL files of one directory. goose and dbmate files
-// are recognised by their content, so the first few bytes of each file
-// whose name does not tell are read here.
+// orderDir orders the SQL files of one directory. Names alone order them
+// for every framework but one: dbmate sorts names as strings, where the
+// others compare numbers, and dbmate files are recognised by their
+// content. The two orders differ only when version prefixes differ in
+// length, so only then are the files' first bytes read to find dbmate's.
 func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	type entry struct {
 		name string
 		fw   Framework
 	}
-	entries := make([]entry, 0, len(names))
-	for _, n := range names {
-		fw := nameFramework(n, opts)
-		if fw == FrameworkAuto {
-			head, err := readHead(filepath.Join(dir, n), 64<<10)
+	entries := make([]entry, len(names))
+	prefixLen := -1
+	mixed := false
+	for i, n := range names {
+		entries[i] = entry{n, nameFramework(n, opts)}
+		if entries[i].fw == FrameworkAuto {
+			l := len(leadingDigits.FindString(n))
+			if prefixLen >= 0 && l != prefixLen {
+				mixed = true
+			}
+			prefixLen = l
+		}
+	}
+	if mixed {
+		for i, e := range entries {
+			if e.fw != FrameworkAuto {
+				continue
+			}
+			head, err := readHead(filepath.Join(dir, e.name), 16<<10)
 			if err != nil {
 				return nil, err
 			}
-			fw = detect(n, head)
+			entries[i].fw = detect(e.name, head)
 		}
-		entries = append(entries, entry{n, fw})
 	}
 	sort.SliceStable(entries, func(i, j int) bool {
 		return keyFor(entries[i].fw, entries[i].name).less(keyFor(entries[j].fw, entries[j].name))
@@ -325,11 +345,43 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	jobs := make([]loadJob, len(entries))
 	for i, e := range entries {
 		jobs[i] = loadJob{path: filepath.Join(dir, e.name)}
-		if opts.Framework == FrameworkAuto {
-			jobs[i].hint.framework = e.fw
-		}
 	}
 	return jobs, nil
+}
+
+// readFileMax reads a file unless it is larger than max bytes; then it
+// returns no data and the size.
+func readFileMax(p string, max int64) ([]byte, int64, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer fh.Close()
+	info, err := fh.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	if info.Size() > max {
+		return nil, info.Size(), nil
+	}
+	data := make([]byte, 0, info.Size()+1)
+	for {
+		n, err := fh.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("read %s: %w", p, err)
+		}
+		if int64(len(data)) > max {
+			return nil, int64(len(data)), nil
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
+	return data, int64(len(data)), nil
 }
 
 // readHead reads up to n bytes of a file.
