@@ -33,10 +33,11 @@ type command struct {
 
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
-	"check":   {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
-	"kb":      {runKB, "knowledge base: ingest docs/source/articles/rules, search, stats, eval"},
-	"rules":   {runRules, "list the rules, or print one rule's documentation"},
-	"version": {runVersion, "print the version"},
+	"check":      {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
+	"experiment": {runExperiment, "run SQL on a clone and print timings, locks (hold times, what they block), rewrites and plans"},
+	"kb":         {runKB, "knowledge base: ingest docs/source/articles/rules, search, stats, eval"},
+	"rules":      {runRules, "list the rules, or print one rule's documentation"},
+	"version":    {runVersion, "print the version"},
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
