@@ -1,6 +1,11 @@
 package sqlparse
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // benchMigration is a realistic migration of eight statements: the kind of
 // file a reviewer sees most, with comments, a function body and a backfill.
@@ -42,6 +47,25 @@ func BenchmarkParseFile(b *testing.B) {
 		f := ParseFile("V7__orders.sql", src, Options{})
 		if len(f.Statements) != 8 {
 			b.Fatalf("got %d statements", len(f.Statements))
+		}
+	}
+}
+
+// BenchmarkLoad loads a directory of 200 Flyway migrations of eight
+// statements each: finding, ordering, reading and parsing them
+// concurrently.
+func BenchmarkLoad(b *testing.B) {
+	dir := b.TempDir()
+	for i := 1; i <= 200; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("V%d__orders.sql", i)), []byte(benchMigration), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		files, err := Load(b.Context(), []string{dir}, Options{})
+		if err != nil || len(files) != 200 {
+			b.Fatalf("Load: %d files, %v", len(files), err)
 		}
 	}
 }

@@ -174,7 +174,14 @@ func layoutSqitch(f *File, h hint) *fileLayout {
 	return whole(f, h.part, group{mode: TxModeNone})
 }
 
-// lineIter walks the lines of src: start offset, end offset (before the
+// isCommentLine reports whether a line starts with "--" (after blanks),
+// a cheap test before the annotation regexps.
+func isCommentLine(line []byte) bool {
+	line = bytes.TrimLeft(line, " \t")
+	return len(line) >= 2 && line[0] == '-' && line[1] == '-'
+}
+
+// eachLine walks the lines of src: start offset, end offset (before the
 // newline) and the offset of the next line.
 func eachLine(src []byte, fn func(start, end int)) {
 	for start := 0; start < len(src); {
@@ -209,6 +216,9 @@ func layoutGoose(f *File) *fileLayout {
 	lay := &fileLayout{groups: map[int]group{}}
 	noTx := false
 	eachLine(f.Src, func(s, e int) {
+		if !isCommentLine(f.Src[s:e]) {
+			return
+		}
 		if m := gooseLine.FindSubmatch(f.Src[s:e]); m != nil && strings.EqualFold(strings.Join(strings.Fields(string(m[1])), " "), "NO TRANSACTION") {
 			noTx = true
 		}
@@ -250,6 +260,9 @@ func layoutGoose(f *File) *fileLayout {
 		}
 	}
 	eachLine(f.Src, func(s, e int) {
+		if !isCommentLine(f.Src[s:e]) {
+			return
+		}
 		m := gooseLine.FindSubmatch(f.Src[s:e])
 		if m == nil {
 			return
@@ -296,6 +309,9 @@ func layoutDbmate(f *File) *fileLayout {
 		}
 	}
 	eachLine(f.Src, func(s, e int) {
+		if !isCommentLine(f.Src[s:e]) {
+			return
+		}
 		m := dbmateLine.FindSubmatch(f.Src[s:e])
 		if m == nil {
 			return
@@ -401,7 +417,12 @@ func layoutLiquibase(f *File) *fileLayout {
 			add(lineKind{PartDown, downGroup}, s, next)
 			return
 		}
-		if m := liquibaseChangeset.FindSubmatch(line); m != nil {
+		comment := isCommentLine(line)
+		if !comment && !bytes.Contains(line, []byte("/*")) {
+			add(lineKind{PartUp, g}, s, next)
+			return
+		}
+		if m := liquibaseChangeset.FindSubmatch(line); comment && m != nil {
 			g++
 			downGroup = -g
 			tx, split := true, true

@@ -51,7 +51,14 @@ func substitute(text string, fw Framework, opts Options) (string, offsetMap, []s
 	}
 	var reps []repl
 	var unresolved []string
-	for _, m := range dollarBrace.FindAllStringSubmatchIndex(text, -1) {
+	var dollar, tmpl [][]int
+	if strings.Contains(text, "${") {
+		dollar = dollarBrace.FindAllStringSubmatchIndex(text, -1)
+	}
+	if strings.Contains(text, "{{") {
+		tmpl = goTemplate.FindAllStringSubmatchIndex(text, -1)
+	}
+	for _, m := range dollar {
 		name := text[m[2]:m[3]]
 		v, ok := lookupVar(opts.Vars, name, fw)
 		if !ok {
@@ -60,7 +67,7 @@ func substitute(text string, fw Framework, opts Options) (string, offsetMap, []s
 		}
 		reps = append(reps, repl{m[0], m[1], v})
 	}
-	for _, m := range goTemplate.FindAllStringSubmatchIndex(text, -1) {
+	for _, m := range tmpl {
 		expr := text[m[2]:m[3]]
 		v, ok := opts.Templates[expr]
 		if !ok {
@@ -72,7 +79,7 @@ func substitute(text string, fw Framework, opts Options) (string, offsetMap, []s
 		}
 		reps = append(reps, repl{m[0], m[1], v})
 	}
-	if len(opts.Vars) > 0 {
+	if len(opts.Vars) > 0 && strings.IndexByte(text, ':') >= 0 {
 		for _, m := range psqlVar.FindAllStringSubmatchIndex(text, -1) {
 			open, name, closeQ := text[m[4]:m[5]], text[m[6]:m[7]], text[m[8]:m[9]]
 			if open != closeQ {
