@@ -1,6 +1,8 @@
 package sqlparse
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +68,9 @@ func TestSkippedFiles(t *testing.T) {
 		if f.Analysed || f.SkippedReason == "" {
 			t.Errorf("%s: analysed=%v reason=%q", name, f.Analysed, f.SkippedReason)
 		}
+	}
+	big := bytes.Repeat([]byte("SELECT 1;\n"), MaxFileSize/10+1)
+	if f := ParseFile("big.sql", big, Options{}); f.Analysed || !strings.Contains(f.SkippedReason, "5242880-byte limit") {
+		t.Errorf("%d-byte file: analysed=%v reason=%q", len(big), f.Analysed, f.SkippedReason)
 	}
 }
