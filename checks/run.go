@@ -127,11 +127,14 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Fin
 				})
 			}
 		case st.Part == sqlparse.PartUp && st.Node != nil:
+			// One Pass per statement, shared by the rules in turn: a Pass
+			// per rule and statement was most of the engine's garbage.
+			p := &Pass{File: f, Stmt: st, Settings: s, State: state, findings: &out, reported: &reported}
 			for _, r := range rules {
 				if r.Check == nil {
 					continue
 				}
-				p := &Pass{File: f, Stmt: st, Settings: s, State: state, rule: r, findings: &out, reported: &reported}
+				p.rule = r
 				r.Check(p)
 			}
 		}

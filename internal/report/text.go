@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -34,10 +35,10 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		}
 		return code + s + ansiReset
 	}
-	var b strings.Builder
+	b := bufio.NewWriter(w)
 	for _, f := range r.Files {
 		if !f.Analysed {
-			fmt.Fprintf(&b, "%s: not analysed: %s\n", f.Path, f.SkippedReason)
+			fmt.Fprintf(b, "%s: not analysed: %s\n", f.Path, f.SkippedReason)
 		}
 	}
 	for _, f := range r.Findings {
@@ -50,7 +51,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		default:
 			sev = paint(ansiCyan, sev)
 		}
-		fmt.Fprintf(&b, "%s:%d:%d: %s [%s] %s\n", f.Path, f.Line, f.Column, sev, f.Rule, f.Message)
+		fmt.Fprintf(b, "%s:%d:%d: %s [%s] %s\n", f.Path, f.Line, f.Column, sev, f.Rule, f.Message)
 		if o.Brief {
 			continue
 		}
@@ -76,10 +77,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	if s.Blocking > 0 {
 		verdict = paint(ansiBold+ansiRed, "failed")
 	}
-	fmt.Fprintf(&b, "%d files, %d statements: %d errors, %d warnings, %d infos; %d blocking — %s\n",
+	fmt.Fprintf(b, "%d files, %d statements: %d errors, %d warnings, %d infos; %d blocking — %s\n",
 		s.Files, s.Statements, s.Errors, s.Warnings, s.Infos, s.Blocking, verdict)
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 func indentBlock(s, prefix string) string {
