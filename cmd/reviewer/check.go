@@ -74,6 +74,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Var(&fmts, "format", "output `FORMAT[=FILE]`: text, json, codequality, junit, markdown; repeatable")
 	fs.Var(&vars, "var", "placeholder value `name=value` for ${name}, :name; repeatable")
 	fs.Var(&ruleOpts, "rule", "rule setting `id=severity|on|off`; repeatable")
+	clone := addCloneFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: reviewer check [flags] PATH... (files, directories, or - for standard input)")
 		fmt.Fprintln(stderr, "\nExit status: 0 no blocking finding, 1 blocking findings, 2 usage, config or I/O error.\n\nFlags:")
@@ -168,6 +169,14 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return exitError
 		}
 		files = append(files, sqlparse.ParseFile(*stdinName, b, cfg.Parse))
+	}
+	if clone.enabled() {
+		r, err := clone.runner(logger)
+		if err != nil {
+			fmt.Fprintln(stderr, "reviewer check:", err)
+			return exitError
+		}
+		req.Experimenter = r
 	}
 	rep, err := checkFiles(ctx, req, files)
 	if err != nil {
