@@ -158,6 +158,9 @@ type runner struct {
 	// migration's statements (snapshots, pg_locks reads). Hold times
 	// leave it out: in production nothing runs there.
 	overhead time.Duration
+	// last is the snapshot after the previous statement, reused as the
+	// next one's "before" while nothing else ran in the transaction.
+	last *stateSnap
 }
 
 // Experiment applies the up statements of files, in order, on the clone
@@ -378,6 +381,7 @@ func (r *runner) begin(ctx context.Context) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	r.txFrom = len(r.res.Measurements)
+	r.last = nil
 	return nil
 }
 
@@ -397,6 +401,7 @@ func (r *runner) endTx(ctx context.Context, sql string) error {
 // afterTx closes every held lock at end and records table sizes for the
 // statements of the transaction that just ended.
 func (r *runner) afterTx(ctx context.Context, end time.Time) {
+	r.last = nil
 	for k, h := range r.held {
 		r.closeLock(k, h, end)
 	}
@@ -545,9 +550,17 @@ func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Sta
 	light := kind == kindTxStart || kind == kindTxEnd || kind == kindTxOther || kind == kindSetting
 	wrap := r.txStatus() == 'I' && (kind == kindOther || kind == kindDML)
 	var pre stateSnap
-	if !light {
+	switch {
+	case light:
+		if kind != kindSetting {
+			r.last = nil // ROLLBACK TO and friends change what the session sees
+		}
+	case r.last != nil && !wrap && r.txStatus() == 'T':
+		pre = *r.last
+	default:
 		pre = r.snapshot(ctx)
 	}
+	r.last = nil
 	if wrap {
 		if err := r.begin(ctx); err != nil {
 			return err
@@ -607,6 +620,9 @@ func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Sta
 	var post stateSnap
 	if !light {
 		post = r.snapshot(ctx)
+		if post.ok && execErr == nil && !wrap && r.txStatus() == 'T' {
+			r.last = &post
+		}
 	}
 	final, lockErr := r.readLocks(ctx)
 	if lockErr == nil {
@@ -822,6 +838,9 @@ func (r *runner) compare(ctx context.Context, m *Measurement, pre, post stateSna
 	if post.lsn >= pre.lsn {
 		m.WALBytes = int64(post.lsn - pre.lsn)
 	}
+	if len(pre.filenode) == len(post.filenode) && len(post.seqScan) == 0 && !filenodesDiffer(pre, post) {
+		return
+	}
 	var changed, scanned []uint32
 	for oid, fn := range pre.filenode {
 		if after, ok := post.filenode[oid]; ok && after != fn {
@@ -848,6 +867,15 @@ func (r *runner) compare(ctx context.Context, m *Measurement, pre, post stateSna
 	}
 	sort.Strings(m.Rewritten)
 	sort.Strings(m.Scanned)
+}
+
+func filenodesDiffer(pre, post stateSnap) bool {
+	for oid, fn := range pre.filenode {
+		if post.filenode[oid] != fn {
+			return true
+		}
+	}
+	return false
 }
 
 // recordSizes measures, after a transaction, the tables its statements
