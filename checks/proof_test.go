@@ -70,6 +70,9 @@ package checks
 //	succeeds                    the section runs without error (implied by
 //	                            every claim except fails; use it alone when
 //	                            nothing else is claimed)
+//	exists refunds              after the section (and the rollback of a
+//	                            transaction it left open) the relation
+//	                            exists; !exists: it does not
 //
 // Relations are named as in pg_class, schema-qualified unless in public; a
 // relation renamed by the section answers to its old and its new name.
@@ -201,6 +204,8 @@ func parseClaim(raw string) (claim, error) {
 			return c, fmt.Errorf("SQLSTATE %q is not 5 characters", f[1])
 		}
 		c.kind, c.code = "fails", strings.ToUpper(f[1])
+	case len(f) == 2 && f[0] == "exists":
+		c.kind, c.rel = "exists", f[1]
 	case len(f) == 2 && (f[0] == "rewrite" || f[0] == "scan"):
 		c.kind, c.rel = f[0], f[1]
 	case len(f) == 2 && lockConflicts[f[0]] != nil:
@@ -208,8 +213,8 @@ func parseClaim(raw string) (claim, error) {
 	default:
 		return c, fmt.Errorf("unknown claim %q (want a pg_locks mode, rewrite, scan, fails SQLSTATE or succeeds)", what)
 	}
-	if c.line != 0 && (c.kind == "fails" || c.kind == "succeeds") {
-		return c, errors.New("fails and succeeds are claims about a whole section")
+	if c.line != 0 && (c.kind == "fails" || c.kind == "succeeds" || c.kind == "exists") {
+		return c, errors.New("fails, succeeds and exists are claims about a whole section")
 	}
 	return c, nil
 }
@@ -234,6 +239,9 @@ type stmtObs struct {
 type sectionObs struct {
 	stmts []stmtObs
 	err   error // the error that stopped the section
+	// final names the user relations that exist after the section, once
+	// the tool would have disconnected (an open transaction rolled back).
+	final map[string]bool
 }
 
 type relInfo struct {
@@ -333,6 +341,29 @@ type proofRun struct {
 }
 
 func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
+	obs, m, err := r.execute(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.PgConn().TxStatus() != 'I' {
+		// A transaction left open (or failed) at the end of the file is
+		// rolled back when the tool disconnects.
+		if _, err := m.Exec(ctx, "ROLLBACK"); err != nil {
+			return nil, fmt.Errorf("rollback: %w", err)
+		}
+	}
+	rels, err := userRels(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	obs.final = map[string]bool{}
+	for _, ri := range rels {
+		obs.final[ri.name] = true
+	}
+	return obs, nil
+}
+
+func (r *proofRun) execute(ctx context.Context) (*sectionObs, *pgx.Conn, error) {
 	t := r.t
 	db := pgtest.New(t)
 	db.Exec(t, r.fx.Sections["setup.sql"])
@@ -343,7 +374,7 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 	}
 	f := sqlparse.ParseFile(name, []byte(r.fx.Sections[r.section]), o)
 	if !f.Analysed {
-		return nil, fmt.Errorf("%s not analysed: %s", r.section, f.SkippedReason)
+		return nil, nil, fmt.Errorf("%s not analysed: %s", r.section, f.SkippedReason)
 	}
 	tz := s.SessionTimeZone
 	if tz == "" {
@@ -351,13 +382,13 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 	}
 	m := db.Conn(t)
 	if _, err := m.Exec(ctx, "SET TimeZone = "+quoteLiteral(tz)); err != nil {
-		return nil, fmt.Errorf("set TimeZone: %w", err)
+		return nil, nil, fmt.Errorf("set TimeZone: %w", err)
 	}
 	stmts := f.Up()
 	var run []*sqlparse.Statement
 	for _, st := range stmts {
 		if st.Err != nil {
-			return nil, fmt.Errorf("%s:%d: syntax error: %s", r.section, st.Err.Pos.Line, st.Err.Msg)
+			return nil, nil, fmt.Errorf("%s:%d: syntax error: %s", r.section, st.Err.Pos.Line, st.Err.Msg)
 		}
 		if st.Node != nil {
 			run = append(run, st)
@@ -366,7 +397,7 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 	obs := &sectionObs{}
 	rels, err := userRels(ctx, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	namer := relNamer{rels}
 	toolBlock := 0 // TxBlock of a transaction the runner opened for the tool
@@ -380,10 +411,10 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 			if errors.As(err, &sf) {
 				obs.err = sf.err
 				obs.stmts = append(obs.stmts, so)
-				return obs, nil
+				return obs, m, nil
 			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			namer = append(namer, after)
 			rels = after
@@ -398,7 +429,7 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 			// The first statement of a tool-wrapped block opens the
 			// tool's transaction here too.
 			if _, err := m.Exec(ctx, "BEGIN"); err != nil {
-				return nil, fmt.Errorf("begin: %w", err)
+				return nil, nil, fmt.Errorf("begin: %w", err)
 			}
 			wrapped = true
 			if st.InTransaction {
@@ -408,30 +439,27 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 		var scansBefore map[uint32]int64
 		if m.PgConn().TxStatus() == 'T' {
 			if scansBefore, err = xactScans(ctx, m); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		_, execErr := m.Exec(ctx, st.SQL)
 		if execErr != nil {
 			obs.err = execErr
 			obs.stmts = append(obs.stmts, so)
-			if m.PgConn().TxStatus() != 'I' {
-				_, _ = m.Exec(ctx, "ROLLBACK")
-			}
-			return obs, nil
+			return obs, m, nil
 		}
 		if m.PgConn().TxStatus() == 'T' {
 			locksAfter, err := ownLocks(ctx, m)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			scansAfter, err := xactScans(ctx, m)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			after, err := userRels(ctx, m)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			namer = append(namer, after)
 			for oid, modes := range locksAfter {
@@ -458,7 +486,7 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 			// COMMIT/ROLLBACK: no locks left to read.
 			after, err := userRels(ctx, m)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			namer = append(namer, after)
 			diffRewrites(rels, after, so.rewritten)
@@ -470,19 +498,14 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 		if m.PgConn().TxStatus() == 'T' && ((wrapped && !st.InTransaction) || (toolBlock != 0 && toolBlock == st.TxBlock && lastOfBlock)) {
 			if _, err := m.Exec(ctx, "COMMIT"); err != nil {
 				obs.err = err
-				return obs, nil
+				return obs, m, nil
 			}
 			if toolBlock == st.TxBlock {
 				toolBlock = 0
 			}
 		}
 	}
-	if m.PgConn().TxStatus() != 'I' {
-		// A transaction left open at the end of the file is rolled back
-		// when the tool disconnects.
-		_, _ = m.Exec(ctx, "ROLLBACK")
-	}
-	return obs, nil
+	return obs, m, nil
 }
 
 // diffRewrites records the relations whose storage was replaced: the same
@@ -713,6 +736,10 @@ func verify(section string, claims []claim, obs *sectionObs) []string {
 			if found == c.negate {
 				out = append(out, fmt.Sprintf("%s: not confirmed; locks taken on %s: %s", c.raw, c.rel, orNone(strings.Join(got, ", "))))
 			}
+		case "exists":
+			if obs.final[c.rel] == c.negate {
+				out = append(out, fmt.Sprintf("%s: not confirmed (%s exists afterwards: %v)", c.raw, c.rel, obs.final[c.rel]))
+			}
 		case "rewrite", "scan":
 			found := false
 			for _, so := range stmts {
@@ -783,7 +810,13 @@ func TestProofClaims(t *testing.T) {
 // unprovable lists the rules of the lock and transaction groups whose
 // hazard is not a lock mode, rewrite, scan or deploy-time error that a
 // single run can show, with the reason.
-var unprovable = map[string]string{}
+var unprovable = map[string]string{
+	"multiple-alter-same-table":  "the hazard is doing a scan or rewrite twice; each one is proven by the rule that flags it (alter-column-type, set-not-null, …)",
+	"missing-lock-timeout":       "the hazard is queueing behind another session's lock, which a single migration session does not show; the lock modes themselves are proven by the rules that flag each statement",
+	"missing-statement-timeout":  "the hazard is a statement's duration on production-sized data, not a lock mode or a rewrite",
+	"unbounded-dml-in-migration": "the hazard is the number of rows locked and the WAL written, which grow with the table; the lock mode (ROW EXCLUSIVE) is not the problem",
+	"pg14-concurrent-index-bug":  "needs a PostgreSQL 14.0–14.3 server; the test server is PostgreSQL 15",
+}
 
 // TestProofCoverage checks that every rule of the lock and transaction
 // groups proves its claim on a bad fixture and proves on a good fixture

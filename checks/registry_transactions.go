@@ -1,4 +1,9 @@
 package checks
 
 // transactionRules flag script and transaction hygiene problems (group D).
-var transactionRules = []*Rule{}
+var transactionRules = []*Rule{
+	nonIdempotentStmt,
+	transactionNesting,
+	uncommittedTransaction,
+	duplicateColumn,
+}

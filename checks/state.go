@@ -91,6 +91,7 @@ func (s *State) after(st *sqlparse.Statement) {
 		}
 	}
 	s.Catalog.apply(st.Node)
+	defer s.endOfBlock(st)
 	if st.Node == nil {
 		return
 	}
@@ -113,6 +114,9 @@ func (s *State) after(st *sqlparse.Statement) {
 		}
 	case *pg_query.Node_VariableSetStmt:
 		v := n.VariableSetStmt
+		if v.IsLocal && !st.InTransaction {
+			break // SET LOCAL outside a transaction block has no effect
+		}
 		name := strings.ToLower(v.Name)
 		on := v.Kind == pg_query.VariableSetKind_VAR_SET_VALUE && !isZeroSetting(v.Args)
 		if v.Kind == pg_query.VariableSetKind_VAR_RESET || v.Kind == pg_query.VariableSetKind_VAR_SET_DEFAULT || v.Kind == pg_query.VariableSetKind_VAR_RESET_ALL {
@@ -147,6 +151,30 @@ func (s *State) after(st *sqlparse.Statement) {
 				s.TimeZone = ""
 			}
 		}
+	}
+}
+
+// endOfBlock drops SET LOCAL settings when st ends their transaction.
+func (s *State) endOfBlock(st *sqlparse.Statement) {
+	ts := st.Node.GetTransactionStmt()
+	if ts == nil || s.localBlock == 0 || st.TxBlock != s.localBlock {
+		return
+	}
+	switch ts.Kind {
+	case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
+		pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
+	default:
+		return
+	}
+	s.localBlock = 0
+	if s.localLock {
+		s.LockTimeout, s.localLock = false, false
+	}
+	if s.localStmt {
+		s.StatementTimeout, s.localStmt = false, false
+	}
+	if s.localTx {
+		s.TransactionTimeout, s.localTx = false, false
 	}
 }
 
