@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gitlab.com/pgai/reviewer/sqlparse"
 )
@@ -114,6 +115,12 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Fin
 	var stmtFP []string
 	syntax := ruleEnabled(rules, "syntax-error")
 	for _, st := range f.Statements {
+		if f.Framework == sqlparse.FrameworkLiquibase && st.Part == sqlparse.PartUp && startsChangeset(st) {
+			// Liquibase changelogs grow by appending changesets, each
+			// deployed on its own: a table created by an earlier changeset
+			// of the file may have been in production for years.
+			clear(state.Created)
+		}
 		before := len(out)
 		switch {
 		case st.Err != nil:
@@ -181,4 +188,16 @@ func fingerprintAll(fs []Finding, keys []string) []Finding {
 		return fs[i].Column < fs[j].Column
 	})
 	return fs
+}
+
+// startsChangeset reports whether a "--changeset author:id" line comes
+// right before the statement.
+func startsChangeset(st *sqlparse.Statement) bool {
+	for _, c := range st.Leading {
+		t := strings.TrimSpace(strings.TrimPrefix(c.Text, "--"))
+		if strings.HasPrefix(c.Text, "--") && strings.HasPrefix(strings.ToLower(t), "changeset ") {
+			return true
+		}
+	}
+	return false
 }
