@@ -171,6 +171,10 @@ type File struct {
 	// Src is the file's content.
 	Src []byte
 
+	// text is Src as the layouts and the splitter see it: a leading UTF-8
+	// byte order mark is blanked (three spaces, so offsets do not move).
+	text []byte
+
 	lines []int // byte offset of the start of each line
 	ascii bool  // Src has no multi-byte characters: columns are byte based
 }
@@ -302,9 +306,13 @@ func parseFile(path string, src []byte, opts Options, h hint) *File {
 		return f
 	}
 	f.Analysed = true
+	f.text = src
+	if bytes.HasPrefix(src, utf8BOM) {
+		f.text = append([]byte("   "), src[len(utf8BOM):]...)
+	}
 	name := baseName(path)
 	if f.Framework == FrameworkAuto {
-		f.Framework = detect(name, src)
+		f.Framework = detect(name, f.text)
 	}
 	if h.part == "" {
 		h.part = partFromName(f.Framework, name)
@@ -315,7 +323,7 @@ func parseFile(path string, src []byte, opts Options, h hint) *File {
 	f.Version = h.version
 
 	lay := layout(f, opts, h)
-	work := string(src)
+	work := string(f.text)
 	if lay.work != nil {
 		work = string(lay.work)
 	}
@@ -343,6 +351,8 @@ func parseFile(path string, src []byte, opts Options, h hint) *File {
 	assignTransactions(f, lay)
 	return f
 }
+
+var utf8BOM = []byte("\uFEFF")
 
 // skipReason says why a file's content cannot be analysed, or "".
 func skipReason(src []byte, opts Options) string {

@@ -67,7 +67,7 @@ func layout(f *File, opts Options, h hint) *fileLayout {
 
 func whole(f *File, part Part, g group) *fileLayout {
 	return &fileLayout{
-		regions: []region{{part: part, start: 0, end: len(f.Src), group: 1}},
+		regions: []region{{part: part, start: 0, end: len(f.text), group: 1}},
 		groups:  map[int]group{1: g},
 	}
 }
@@ -215,11 +215,11 @@ var (
 func layoutGoose(f *File) *fileLayout {
 	lay := &fileLayout{groups: map[int]group{}}
 	noTx := false
-	eachLine(f.Src, func(s, e int) {
-		if !isCommentLine(f.Src[s:e]) {
+	eachLine(f.text, func(s, e int) {
+		if !isCommentLine(f.text[s:e]) {
 			return
 		}
-		if m := gooseLine.FindSubmatch(f.Src[s:e]); m != nil && strings.EqualFold(strings.Join(strings.Fields(string(m[1])), " "), "NO TRANSACTION") {
+		if m := gooseLine.FindSubmatch(f.text[s:e]); m != nil && strings.EqualFold(strings.Join(strings.Fields(string(m[1])), " "), "NO TRANSACTION") {
 			noTx = true
 		}
 	})
@@ -259,16 +259,16 @@ func layoutGoose(f *File) *fileLayout {
 			}
 		}
 	}
-	eachLine(f.Src, func(s, e int) {
-		if !isCommentLine(f.Src[s:e]) {
+	eachLine(f.text, func(s, e int) {
+		if !isCommentLine(f.text[s:e]) {
 			return
 		}
-		m := gooseLine.FindSubmatch(f.Src[s:e])
+		m := gooseLine.FindSubmatch(f.text[s:e])
 		if m == nil {
 			return
 		}
 		next := e
-		if next < len(f.Src) {
+		if next < len(f.text) {
 			next++
 		}
 		switch strings.ToLower(strings.Join(strings.Fields(string(m[1])), " ")) {
@@ -286,7 +286,7 @@ func layoutGoose(f *File) *fileLayout {
 			inBlock, cur = false, next
 		}
 	})
-	closeRegion(len(f.Src), inBlock)
+	closeRegion(len(f.text), inBlock)
 	return lay
 }
 
@@ -308,11 +308,11 @@ func layoutDbmate(f *File) *fileLayout {
 			lay.regions = append(lay.regions, region{part: part, start: cur, end: end, group: g})
 		}
 	}
-	eachLine(f.Src, func(s, e int) {
-		if !isCommentLine(f.Src[s:e]) {
+	eachLine(f.text, func(s, e int) {
+		if !isCommentLine(f.text[s:e]) {
 			return
 		}
-		m := dbmateLine.FindSubmatch(f.Src[s:e])
+		m := dbmateLine.FindSubmatch(f.text[s:e])
 		if m == nil {
 			return
 		}
@@ -338,7 +338,7 @@ func layoutDbmate(f *File) *fileLayout {
 		}
 		cur = s
 	})
-	closeRegion(len(f.Src))
+	closeRegion(len(f.text))
 	switch {
 	case upNoTx && !upTx:
 		f.TxMode, f.TxReason = TxModeImplicit, "-- migrate:up transaction:false: dbmate sends the block as one query string outside a transaction, which PostgreSQL still runs as one implicit transaction when it holds more than one statement"
@@ -372,7 +372,7 @@ func layoutLiquibase(f *File) *fileLayout {
 	work := []byte(nil)
 	mask := func(from, to int) {
 		if work == nil {
-			work = append([]byte(nil), f.Src...)
+			work = append([]byte(nil), f.text...)
 		}
 		for i := from; i < to; i++ {
 			if work[i] != '\n' && work[i] != '\r' {
@@ -400,10 +400,10 @@ func layoutLiquibase(f *File) *fileLayout {
 		lay.regions = append(lay.regions, region{part: k.part, start: s, end: e, group: k.group})
 		cur = len(lay.regions) - 1
 	}
-	eachLine(f.Src, func(s, e int) {
-		line := f.Src[s:e]
+	eachLine(f.text, func(s, e int) {
+		line := f.text[s:e]
 		next := e
-		if next < len(f.Src) {
+		if next < len(f.text) {
 			next++
 		}
 		if inRbBlock {

@@ -306,3 +306,24 @@ func TestParseFramework(t *testing.T) {
 		t.Error("ParseFramework(rails) succeeded")
 	}
 }
+
+func TestByteOrderMarkAndCRLF(t *testing.T) {
+	t.Parallel()
+	src := "\uFEFF-- +goose Up\r\nCREATE TABLE a (id int);\r\nCREATE INDEX i ON a (id) WHERE;\r\n-- +goose Down\r\nDROP TABLE a;\r\n"
+	f := ParseFile("1_a.sql", []byte(src), Options{})
+	if f.Framework != FrameworkGoose {
+		t.Fatalf("framework %s, want goose", f.Framework)
+	}
+	var got []string
+	for _, s := range f.Statements {
+		e := ""
+		if s.Err != nil {
+			e = " err@" + s.Err.Pos.String()
+		}
+		got = append(got, string(s.Part)+" "+s.Start.String()+"-"+s.End.String()+e)
+	}
+	want := []string{"up 2:1-2:24", "up 3:1-3:31 err@3:31", "down 5:1-5:13"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+}
