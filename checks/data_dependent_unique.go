@@ -26,7 +26,7 @@ var dataDependentUnique = &Rule{
 				return
 			}
 			cols, ok := indexColumns(idx.IndexParams)
-			if ok && allFreshNull(p, idx.Relation, cols) {
+			if ok && (allFreshNull(p, idx.Relation, cols) || alreadyUnique(p, idx.Relation, cols)) {
 				return
 			}
 			name := idx.Idxname
@@ -62,7 +62,7 @@ var dataDependentUnique = &Rule{
 			for _, n := range k.Keys {
 				cols = append(cols, n.GetString_().GetSval())
 			}
-			if kind == "UNIQUE" && allFreshNull(p, rel, cols) {
+			if (kind == "UNIQUE" && allFreshNull(p, rel, cols)) || alreadyUnique(p, rel, cols) {
 				continue
 			}
 			name := k.Conname
@@ -100,6 +100,34 @@ func indexColumns(params []*pg_query.Node) (cols []string, ok bool) {
 		}
 	}
 	return cols, ok
+}
+
+// alreadyUnique reports whether the catalog knows a unique index (or
+// UNIQUE / PRIMARY KEY constraint) on rel over some of cols: the rows are
+// then unique on cols already, as when a unique index is rebuilt under a
+// new name before the old one is dropped.
+func alreadyUnique(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
+	t := p.State.Catalog.Table(rel)
+	if t == nil {
+		return false
+	}
+	want := map[string]bool{}
+	for _, c := range cols {
+		want[strings.ToLower(c)] = true
+	}
+	for _, ix := range t.Indexes {
+		if !ix.Unique || len(ix.Columns) == 0 {
+			continue
+		}
+		covered := true
+		for _, c := range ix.Columns {
+			covered = covered && c != "" && want[c]
+		}
+		if covered {
+			return true
+		}
+	}
+	return false
 }
 
 // addedColumn returns the definition of column col if an earlier statement
