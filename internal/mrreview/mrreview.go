@@ -168,7 +168,7 @@ func (e permanentError) Permanent() bool { return true }
 
 // classify marks GitLab's 4xx answers as permanent.
 func classify(err error) error {
-	if err == nil || gitlab.Retryable(err) {
+	if err == nil || gitlab.Retryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return permanentError{err}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"gitlab.com/pgai/reviewer/checks"
 	"gitlab.com/pgai/reviewer/internal/gitlab"
 	"gitlab.com/pgai/reviewer/internal/gitlab/gitlabtest"
 	"gitlab.com/pgai/reviewer/internal/mrreview"
@@ -62,6 +63,7 @@ func setup(t *testing.T) *env {
 	s := gitlabtest.New(t)
 	s.AddUser(token, gitlabtest.User{ID: botID, Username: "pgai-bot"})
 	s.SetFile(pid, base, "README.md", "hello\n")
+	s.SetFile(pid, base, ".pgai.yml", onlyRule("index-create-nonconcurrent"))
 	s.SetFile(pid, base, "db/migrations/001_init.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n")
 	s.AddMR(gitlabtest.MR{ProjectID: pid, IID: iid, Title: "indexes", BaseSHA: base, AuthorID: 5})
 	s.SetMember(pid, 5, 30) // Developer
@@ -277,7 +279,7 @@ func TestInvalidConfigReported(t *testing.T) {
 func TestConfigPaths(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	e.gl.Push(pid, iid, sha1, gitlabtest.Change{Path: ".pgai.yml", Content: "paths: [db/migrations]\n"},
+	e.gl.Push(pid, iid, sha1, gitlabtest.Change{Path: ".pgai.yml", Content: "paths: [db/migrations]\n" + onlyRule("index-create-nonconcurrent")},
 		gitlabtest.Change{Path: "scripts/adhoc.sql", Content: "CREATE INDEX x ON orders (id);\n"},
 		gitlabtest.Change{Path: "db/migrations/002_indexes.sql", Content: migBad})
 	res := e.review(t, sha1)
@@ -352,4 +354,17 @@ func TestCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onlyRule is a .pgai.yml that turns off every rule but id, so the tests
+// do not change when rules are added.
+func onlyRule(id string) string {
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	for _, r := range checks.All() {
+		if r.ID != id {
+			fmt.Fprintf(&b, "  %s: off\n", r.ID)
+		}
+	}
+	return b.String()
 }
