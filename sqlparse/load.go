@@ -220,6 +220,11 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 		if !strings.EqualFold(filepath.Ext(name), ".sql") || !d.Type().IsRegular() {
 			return nil
 		}
+		if dump, err := isSchemaDump(p, name); err != nil {
+			return err
+		} else if dump {
+			return nil
+		}
 		dir := filepath.Dir(p)
 		df := byDir[dir]
 		if df == nil {
@@ -281,6 +286,21 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 		jobs = append(jobs, js...)
 	}
 	return jobs, nil
+}
+
+// isSchemaDump reports whether a file is a schema dump kept next to the
+// migrations rather than a migration: dbmate writes db/schema.sql and
+// Rails db/structure.sql with pg_dump, whose output starts with
+// "-- PostgreSQL database dump".
+func isSchemaDump(p, name string) (bool, error) {
+	if name != "schema.sql" && name != "structure.sql" {
+		return false, nil
+	}
+	head, err := readHead(p, 512)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(head, []byte("PostgreSQL database dump")), nil
 }
 
 // nameFramework is the framework a file name alone implies, or the forced

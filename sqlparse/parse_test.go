@@ -232,6 +232,7 @@ func TestLoadErrorsAndSkips(t *testing.T) {
 	write("003_latin1.sql", []byte{'S', 'E', 'L', 0xe9})
 	write("004_ok.sql", []byte("SELECT 1;\n"))
 	write("notes.txt", []byte("not sql"))
+	write("schema.sql", []byte("--\n-- PostgreSQL database dump\n--\n\\restrict abc\nCREATE TABLE a (id int);\n"))
 	write(".hidden/005_hidden.sql", []byte("SELECT 1;\n"))
 	files, err := Load(t.Context(), []string{dir}, Options{MaxFileSize: 500})
 	if err != nil {
