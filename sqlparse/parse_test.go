@@ -328,3 +328,28 @@ func TestByteOrderMarkAndCRLF(t *testing.T) {
 		t.Errorf("statements (-want +got):\n%s", diff)
 	}
 }
+
+func TestReadSqitchPlan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	plan := "%syntax-version=1.0.0\n%project=p\n\n# a comment\n" +
+		"users 2024-01-01T00:00:00Z A <a@x> # users\n" +
+		"schema/orders [users] 2024-01-02T00:00:00Z A <a@x>\n" +
+		"@v1 2024-01-03T00:00:00Z A <a@x> # tag\n" +
+		"users [users@v1] 2024-01-04T00:00:00Z A <a@x> # reworked\n"
+	if err := os.WriteFile(filepath.Join(dir, "sqitch.plan"), []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSqitchPlan(filepath.Join(dir, "sqitch.plan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sqitchChange{
+		{name: "users", script: "users@v1"},
+		{name: "schema/orders", script: "schema/orders"},
+		{name: "users", script: "users"},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(sqitchChange{})); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}
