@@ -251,3 +251,19 @@ func TestRulesOnOddStatements(t *testing.T) {
 		})
 	}
 }
+
+// TestFixturesMainFirst checks that a rule's main fixture comes before its
+// variants (the rule docs show the first fixture's examples).
+func TestFixturesMainFirst(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"add-required-column", "data-dependent-unique", "small-integer-ids"} {
+		fxs := Fixtures(id)
+		if len(fxs) < 2 || fxs[0].Name != id {
+			var names []string
+			for _, fx := range fxs {
+				names = append(names, fx.Name)
+			}
+			t.Errorf("Fixtures(%q) = %v, want %q first and variants after", id, names, id)
+		}
+	}
+}

@@ -20,7 +20,9 @@ type Fixture struct {
 	Order    []string
 }
 
-// Fixtures returns every fixture whose name starts with the rule id.
+// Fixtures returns every fixture whose name starts with the rule id: the
+// rule's main fixture (testdata/<id>.txtar) first, so that docs show its
+// examples, then the variants in name order.
 func Fixtures(ruleID string) []Fixture {
 	entries, _ := fixtureFS.ReadDir("testdata")
 	var out []Fixture
@@ -33,7 +35,12 @@ func Fixtures(ruleID string) []Fixture {
 		if err != nil {
 			continue
 		}
-		out = append(out, ParseTxtar(name, string(b)))
+		fx := ParseTxtar(name, string(b))
+		if name == ruleID {
+			out = append([]Fixture{fx}, out...)
+			continue
+		}
+		out = append(out, fx)
 	}
 	return out
 }
