@@ -241,7 +241,9 @@ func (c *Catalog) addColumn(t *Table, cd *pg_query.ColumnDef) {
 		addConstraint(t, con, cd.Colname)
 	}
 	if cd.TypeName != nil && isSerial(cd.TypeName) {
+		// serial is integer with a sequence default: its type is the integer.
 		col.NotNull = true
+		col.Type = &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("pg_catalog"), pg_query.MakeStrNode(strings.Replace(CanonicalType(cd.TypeName), "serial", "int", 1))}}
 	}
 }
 

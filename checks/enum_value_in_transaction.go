@@ -42,7 +42,7 @@ var enumValueInTransaction = &Rule{
 			consts[s] = true
 		}
 		for _, a := range pending {
-			if a.tx != p.Stmt.TxBlock || !consts[a.val] {
+			if a.tx != p.Stmt.TxBlock || !consts[a.val] || !mayUseEnum(p, a.typ) {
 				continue
 			}
 			p.Report(fmt.Sprintf("Label %s of enum %s is used in the transaction that added it; this fails with \"unsafe use of new value\".", sqlLiteral(a.val), a.typ), "",
@@ -51,6 +51,67 @@ var enumValueInTransaction = &Rule{
 			return
 		}
 	},
+}
+
+// mayUseEnum reports whether the current statement can involve enum type
+// typ: it names the type (a cast, a column definition) or a table that the
+// catalog knows has a column of that type. When no known table uses the
+// type, it cannot tell, and says yes.
+func mayUseEnum(p *Pass, typ string) bool {
+	words := map[string]bool{}
+	for _, w := range sqlWords(p.Stmt.SQL) {
+		words[w] = true
+	}
+	short := strings.ToLower(typ[strings.LastIndexByte(typ, '.')+1:])
+	if words[short] {
+		return true
+	}
+	known := false
+	for key, t := range p.State.Catalog.Tables {
+		for _, c := range t.Columns {
+			ct := strings.ToLower(TypeNameString(c.Type))
+			if ct != short && ct != strings.ToLower(typ) && !strings.HasSuffix(ct, "."+short) {
+				continue
+			}
+			known = true
+			if words[key[strings.LastIndexByte(key, '.')+1:]] {
+				return true
+			}
+		}
+	}
+	return !known
+}
+
+// sqlWords returns the lower-case words of SQL text outside string
+// constants and comments (identifiers and keywords).
+func sqlWords(sql string) []string {
+	var out []string
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			out = append(out, strings.ToLower(b.String()))
+			b.Reset()
+		}
+	}
+	for i := 0; i < len(sql); i++ {
+		c := sql[i]
+		switch {
+		case c == '\'':
+			flush()
+			i = skipString(sql, i, i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e')) - 1
+		case c == '-' && strings.HasPrefix(sql[i:], "--"):
+			flush()
+			for i < len(sql) && sql[i] != '\n' {
+				i++
+			}
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80:
+			b.WriteByte(c)
+		default:
+			flush()
+		}
+	}
+	flush()
+	return out
 }
 
 // stringConstants returns the values of the string constants ('…', E'…',

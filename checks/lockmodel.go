@@ -399,6 +399,12 @@ func IsSlow(p *Pass) (string, bool) {
 			case pg_query.AlterTableType_AT_ValidateConstraint:
 				return "VALIDATE CONSTRAINT", true
 			case pg_query.AlterTableType_AT_AlterColumnType:
+				cd := ac.Def.GetColumnDef()
+				if col := t.Column(ac.Name); cd != nil && cd.TypeName != nil && cd.RawDefault == nil && col != nil && col.Type != nil {
+					if rw, _ := typeChange(p, col.Type, cd.TypeName); !rw {
+						continue // binary-coercible: a catalog change only
+					}
+				}
 				return "ALTER COLUMN … TYPE", true
 			case pg_query.AlterTableType_AT_SetNotNull:
 				if !(p.Settings.PGVersion.AtLeast(12, 0) && t.ProvedNotNull(ac.Name)) {

@@ -144,7 +144,11 @@ var nonIdempotentStmt = &Rule{
 		if len(lines) > len(fixes) {
 			fix += fmt.Sprintf("\n\n(and %d more of the same kind)", len(lines)-len(fixes))
 		}
-		p.Report(fmt.Sprintf("%s of this file commit on their own and cannot be re-run after a later statement fails: line %s.",
-			plural(len(lines), "statement"), strings.Join(lines, ", line ")), "", fix)
+		verb := "commit on their own and cannot be re-run"
+		if len(lines) == 1 {
+			verb = "commits on its own and cannot be re-run"
+		}
+		p.Report(fmt.Sprintf("%s of this file %s after a later statement fails: line %s.",
+			plural(len(lines), "statement"), verb, strings.Join(lines, ", line ")), "", fix)
 	},
 }

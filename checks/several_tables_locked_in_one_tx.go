@@ -31,13 +31,14 @@ var severalTablesLockedInOneTx = &Rule{
 		}
 		held := map[string]string{} // table → description of the earlier lock
 		var order []string
-		for _, st := range sameTxEarlier(p) {
-			for _, l := range writeBlockingLocks(p, st.Node) {
-				k := RelKey(l.Rel)
-				if _, ok := held[k]; !ok {
-					held[k] = fmt.Sprintf("%s on %s (line %d)", LockSQLName(l.Mode), l.Name, st.Start.Line)
-					order = append(order, k)
-				}
+		for _, l := range p.State.HeldLocks(p.Stmt.TxBlock) {
+			if !blocksWrites(l.Mode) {
+				continue
+			}
+			k := RelKey(l.Rel)
+			if _, ok := held[k]; !ok {
+				held[k] = fmt.Sprintf("%s on %s (line %d)", LockSQLName(l.Mode), l.Name, l.Line)
+				order = append(order, k)
 			}
 		}
 		if len(held) == 0 {

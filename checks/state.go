@@ -31,6 +31,7 @@ type State struct {
 	localLock, localStmt, localTx bool // set with SET LOCAL: lasts until the transaction ends
 	localBlock                    int
 	values                        map[string]any
+	held                          map[int][]HeldLock
 }
 
 func newState(cat *Catalog) *State {
@@ -78,6 +79,7 @@ func RelName(rv *pg_query.RangeVar) string {
 
 // after records the effects of a statement.
 func (s *State) after(st *sqlparse.Statement) {
+	s.recordLocks(st)
 	if s.localBlock != 0 && st.TxBlock != s.localBlock {
 		s.localBlock = 0
 		if s.localLock {
@@ -150,6 +152,39 @@ func (s *State) after(st *sqlparse.Statement) {
 			} else {
 				s.TimeZone = ""
 			}
+		}
+	}
+}
+
+// HeldLock is a lock that an earlier statement of the current transaction
+// took on a table that existed before the file, and that is held until the
+// transaction ends.
+type HeldLock struct {
+	RelLock
+	Line int // where the statement that took it starts
+}
+
+// HeldLocks returns the locks taken by the earlier statements of the
+// transaction block txBlock, in statement order (nil for 0: autocommit).
+func (s *State) HeldLocks(txBlock int) []HeldLock {
+	if txBlock == 0 {
+		return nil
+	}
+	return s.held[txBlock]
+}
+
+// recordLocks notes the locks st takes, computed before st changes the
+// catalog (a DROP INDEX must still find its table).
+func (s *State) recordLocks(st *sqlparse.Statement) {
+	if st.Node == nil || !st.InTransaction || st.TxBlock == 0 {
+		return
+	}
+	if s.held == nil {
+		s.held = map[int][]HeldLock{}
+	}
+	for _, l := range StatementLocks(st.Node, s.Catalog, false) {
+		if !s.IsNew(l.Rel) {
+			s.held[st.TxBlock] = append(s.held[st.TxBlock], HeldLock{RelLock: l, Line: st.Start.Line})
 		}
 	}
 }

@@ -38,24 +38,21 @@ var statementAfterAccessExclusive = &Rule{
 		if p.State.Value(key) != nil {
 			return // once per transaction
 		}
-		for _, st := range sameTxEarlier(p) {
-			for _, l := range StatementLocks(st.Node, p.State.Catalog, false) {
-				if l.Mode != AccessExclusive || p.State.IsNew(l.Rel) {
-					continue
-				}
-				p.State.SetValue(key, true)
-				later := sameTxLater(p)
-				more := ""
-				if n := countWork(later); n > 0 {
-					more = fmt.Sprintf(" (and %s after it)", plural(n, "more statement"))
-				}
-				fix := "End the transaction right after the statement that takes ACCESS EXCLUSIVE. " + splitAdvice(p) +
-					"\n\n" + Indent(strings.TrimSpace(p.Stmt.Text)+";") +
-					"\n\nOr run this statement before the one that takes ACCESS EXCLUSIVE, while no strong lock is held."
-				p.Report(fmt.Sprintf("%s runs in the same transaction as the statement on line %d that took ACCESS EXCLUSIVE on %s: reads and writes on %s stay blocked until this%s finishes and the transaction commits.",
-					what, st.Start.Line, l.Name, l.Name, more), "", fix)
-				return
+		for _, l := range p.State.HeldLocks(p.Stmt.TxBlock) {
+			if l.Mode != AccessExclusive {
+				continue
 			}
+			p.State.SetValue(key, true)
+			more := ""
+			if n := countWork(sameTxLater(p)); n > 0 {
+				more = fmt.Sprintf(" (and %s after it)", plural(n, "more statement"))
+			}
+			fix := "End the transaction right after the statement that takes ACCESS EXCLUSIVE. " + splitAdvice(p) +
+				"\n\n" + Indent(strings.TrimSpace(p.Stmt.Text)+";") +
+				"\n\nOr run this statement before the one that takes ACCESS EXCLUSIVE, while no strong lock is held."
+			p.Report(fmt.Sprintf("%s runs in the same transaction as the statement on line %d that took ACCESS EXCLUSIVE on %s: reads and writes on %s stay blocked until this%s finishes and the transaction commits.",
+				what, l.Line, l.Name, l.Name, more), "", fix)
+			return
 		}
 	},
 }

@@ -1,0 +1,2 @@
+SET lock_timeout = '3s';
+ALTER TABLE tasks ALTER COLUMN title TYPE varchar(500);
