@@ -34,10 +34,13 @@ type command struct {
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
 	"check":      {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
+	"ci":         {runCI, "GitLab CI merge-request gate: review, comment on the MR, write Code Quality and JUnit reports"},
 	"experiment": {runExperiment, "run SQL on a clone and print timings, locks (hold times, what they block), rewrites and plans"},
 	"kb":         {runKB, "knowledge base: ingest docs/source/articles/rules, search, stats, eval"},
 	"rules":      {runRules, "list the rules, or print one rule's documentation"},
+	"serve":      {runServe, "GitLab webhook receiver and review workers (/webhook/gitlab, /healthz, /readyz, /metrics)"},
 	"version":    {runVersion, "print the version"},
+	"worker":     {runWorker, "review workers only, sharing the queue with serve replicas"},
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
