@@ -26,7 +26,7 @@ var dataDependentUnique = &Rule{
 				return
 			}
 			cols, ok := indexColumns(idx.IndexParams)
-			if ok && (allFreshNull(p, idx.Relation, cols) || alreadyUnique(p, idx.Relation, cols)) {
+			if ok && (cannotCollide(p, idx.Relation, cols, idx.NullsNotDistinct) || alreadyUnique(p, idx.Relation, cols)) {
 				return
 			}
 			name := idx.Idxname
@@ -62,7 +62,7 @@ var dataDependentUnique = &Rule{
 			for _, n := range k.Keys {
 				cols = append(cols, n.GetString_().GetSval())
 			}
-			if (kind == "UNIQUE" && allFreshNull(p, rel, cols)) || alreadyUnique(p, rel, cols) {
+			if cannotCollide(p, rel, cols, k.NullsNotDistinct || kind == "PRIMARY KEY") || alreadyUnique(p, rel, cols) {
 				continue
 			}
 			name := k.Conname
@@ -149,21 +149,47 @@ func addedColumn(p *Pass, rel *pg_query.RangeVar, col string) *pg_query.ColumnDe
 	return found
 }
 
-// allFreshNull reports whether every column was added to rel earlier in the
-// file without a default: all its values are NULL, and NULLs never collide
-// in a unique index, so the build cannot fail on existing data.
-func allFreshNull(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
-	if len(cols) == 0 {
-		return false
-	}
+// cannotCollide reports whether the new unique key cannot meet duplicates in
+// the existing rows because of how this file added its columns: one of them
+// holds only NULLs (no default; NULLs never collide unless NULLS NOT
+// DISTINCT), or gets a distinct value per row (identity, serial, a
+// gen_random_uuid() or nextval() default).
+func cannotCollide(p *Pass, rel *pg_query.RangeVar, cols []string, nullsNotDistinct bool) bool {
 	for _, col := range cols {
 		cd := addedColumn(p, rel, col)
-		if cd == nil || columnConstraint(cd, pg_query.ConstrType_CONSTR_DEFAULT) != nil || columnConstraint(cd, pg_query.ConstrType_CONSTR_IDENTITY) != nil ||
-			columnConstraint(cd, pg_query.ConstrType_CONSTR_GENERATED) != nil || strings.Contains(columnBaseType(cd.TypeName), "serial") {
-			return false
+		if cd == nil {
+			continue
+		}
+		if columnConstraint(cd, pg_query.ConstrType_CONSTR_IDENTITY) != nil || strings.Contains(columnBaseType(cd.TypeName), "serial") {
+			return true
+		}
+		if d := columnConstraint(cd, pg_query.ConstrType_CONSTR_DEFAULT); d != nil {
+			if distinctPerRow(d.RawExpr) {
+				return true
+			}
+			continue
+		}
+		if columnConstraint(cd, pg_query.ConstrType_CONSTR_GENERATED) == nil && !nullsNotDistinct {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// distinctPerRow reports whether a default gives every row its own value.
+func distinctPerRow(e *pg_query.Node) bool {
+	if tc := e.GetTypeCast(); tc != nil {
+		return distinctPerRow(tc.Arg)
+	}
+	fc := e.GetFuncCall()
+	if fc == nil || len(fc.Funcname) == 0 {
+		return false
+	}
+	switch strings.ToLower(fc.Funcname[len(fc.Funcname)-1].GetString_().GetSval()) {
+	case "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7", "nextval":
+		return true
+	}
+	return false
 }
 
 // sameDefault returns the constant defaults when every column was added to

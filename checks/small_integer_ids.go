@@ -38,7 +38,11 @@ var smallIntegerIDs = &Rule{
 			}
 			var parts []string
 			for _, c := range cols {
-				parts = append(parts, fmt.Sprintf("%s.%s (%s)", RelName(c.Table), c.Name, typeLabel(c.Col.TypeName)))
+				label := typeLabel(c.Col.TypeName)
+				if parent := bigintParent(p, c); parent != "" {
+					label += ", referencing bigint " + parent
+				}
+				parts = append(parts, fmt.Sprintf("%s.%s (%s)", RelName(c.Table), c.Name, label))
 			}
 			p.Report(fmt.Sprintf("Id %s %s can run out of values; use bigint.", pluralize(len(cols), "column", "columns"), listNames(parts)), "", fix)
 		}
@@ -124,6 +128,33 @@ func referencesSmallKey(p *Pass, c colDef) bool {
 		}
 	}
 	return true
+}
+
+// bigintParent names the bigint key a foreign-key column references, when
+// the catalog knows it ("orders.id"), else "".
+func bigintParent(p *Pass, c colDef) string {
+	k := columnConstraint(c.Col, pg_query.ConstrType_CONSTR_FOREIGN)
+	pos := 0
+	if k == nil {
+		for _, tk := range tableConstraintsOn(c, pg_query.ConstrType_CONSTR_FOREIGN) {
+			for i, n := range tk.FkAttrs {
+				if strings.EqualFold(n.GetString_().GetSval(), c.Name) {
+					k, pos = tk, i
+				}
+			}
+		}
+	}
+	if k == nil {
+		return ""
+	}
+	if t := referencedType(p, k, pos); t != "int8" && t != "serial8" {
+		return ""
+	}
+	col := "key"
+	if pos < len(k.PkAttrs) {
+		col = k.PkAttrs[pos].GetString_().GetSval()
+	}
+	return RelName(k.Pktable) + "." + col
 }
 
 // referencedType is the canonical type of the i-th column a foreign key

@@ -19,7 +19,9 @@ var varcharLength = &Rule{
 	Fix:     "Use text with CHECK (char_length(col) <= n).",
 	DocsURL: "https://www.postgresql.org/docs/current/datatype-character.html",
 	Check: func(p *Pass) {
-		match := func(c colDef) bool { return columnTypeIs("varchar")(c) && len(c.Col.TypeName.Typmods) > 0 }
+		match := func(c colDef) bool {
+			return columnTypeIs("varchar")(c) && len(c.Col.TypeName.Typmods) > 0 && !widensVarchar(p, c)
+		}
 		cols := matchingColumns(p, match)
 		if len(cols) == 0 {
 			return
@@ -32,6 +34,21 @@ var varcharLength = &Rule{
 		p.Report(fmt.Sprintf("%s %s %s a length limit in the type; text with a CHECK constraint is easier to change later.",
 			pluralize(len(cols), "Column", "Columns"), listNames(parts), pluralize(len(cols), "puts", "put")), "", fix)
 	},
+}
+
+// widensVarchar reports whether c raises the limit of a column the catalog
+// knows as varchar(n): that change is catalog-only, and the column's type
+// was already reported when it was created.
+func widensVarchar(p *Pass, c colDef) bool {
+	if c.Kind != "type" {
+		return false
+	}
+	col := p.State.Catalog.Table(c.Table).Column(c.Name)
+	if col == nil || col.Type == nil || CanonicalType(col.Type) != "varchar" {
+		return false
+	}
+	old := firstTypmod(col.Type)
+	return old > 0 && firstTypmod(c.Col.TypeName) >= old
 }
 
 // textWithCheck builds the fix of char-n and varchar-length: the columns
