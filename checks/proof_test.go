@@ -843,9 +843,19 @@ func TestProofCoverage(t *testing.T) {
 	}
 }
 
+// proofWorkers is how many sections run at once: the work waits on the
+// server, not on the CPU, so more than GOMAXPROCS (which bounds
+// t.Parallel) pays off.
+const proofWorkers = 6
+
 // TestProofOnPostgres runs the proof sections on the test server.
 func TestProofOnPostgres(t *testing.T) {
 	t.Parallel()
+	// Subtests run from goroutines (t.Run may be called concurrently) under
+	// a semaphore instead of t.Parallel, so that -parallel does not cap them.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, proofWorkers)
+	defer wg.Wait()
 	for _, fx := range fixturesWithProof() {
 		claims, err := parseClaims(fx.Sections["proof"])
 		if err != nil {
@@ -860,24 +870,32 @@ func TestProofOnPostgres(t *testing.T) {
 			bySection[c.section] = append(bySection[c.section], c)
 		}
 		for _, sec := range sections {
-			t.Run(fx.Name+"/"+sec, func(t *testing.T) {
-				t.Parallel()
-				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-				defer cancel()
-				r := &proofRun{t: t, fx: fx, section: sec}
-				obs, err := r.run(ctx)
-				if err != nil {
-					t.Fatalf("run %s: %v", sec, err)
-				}
-				for _, msg := range verify(sec, bySection[sec], obs) {
-					t.Errorf("%s: %s", fx.Name, msg)
-				}
-				if t.Failed() {
-					for _, so := range obs.stmts {
-						t.Logf("%s:%d %s\n  locks %v rewritten %v scanned %v (outside=%v locksKnown=%v)", sec, so.line, abbreviateSQL(so.sql), so.locks, so.rewritten, so.scanned, so.outside, so.locksKnown)
-					}
-				}
-			})
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				t.Run(fx.Name+"/"+sec, func(t *testing.T) { proveSection(t, fx, sec, bySection[sec]) })
+			}()
+		}
+	}
+}
+
+// proveSection runs one section and checks its claims.
+func proveSection(t *testing.T, fx Fixture, sec string, claims []claim) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	r := &proofRun{t: t, fx: fx, section: sec}
+	obs, err := r.run(ctx)
+	if err != nil {
+		t.Fatalf("run %s: %v", sec, err)
+	}
+	for _, msg := range verify(sec, claims, obs) {
+		t.Errorf("%s: %s", fx.Name, msg)
+	}
+	if t.Failed() {
+		for _, so := range obs.stmts {
+			t.Logf("%s:%d %s\n  locks %v rewritten %v scanned %v (outside=%v locksKnown=%v)", sec, so.line, abbreviateSQL(so.sql), so.locks, so.rewritten, so.scanned, so.outside, so.locksKnown)
 		}
 	}
 }
