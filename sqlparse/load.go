@@ -62,6 +62,26 @@ func Load(ctx context.Context, paths []string, opts Options) ([]*File, error) {
 	return files, nil
 }
 
+// ParseContent parses content read elsewhere (stdin, a merge request's
+// blob) as the file at path: what lies next to that path on disk, if it
+// exists, is used as Load would use it (the sqitch plan that orders a
+// deploy or revert script, a Flyway V1__x.sql.conf). Like ParseFile it
+// reports problems in the File; the error is for a .conf that exists but
+// cannot be read.
+func ParseContent(path string, src []byte, opts Options) (*File, error) {
+	j := explicitFile(path, opts)
+	h := j.hint
+	h.skip = "" // the content is given: a verify script is parsed all the same
+	if j.conf != "" {
+		conf, err := os.ReadFile(j.conf)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", j.conf, err)
+		}
+		h.flywayConf = parseJavaProperties(conf)
+	}
+	return parseFile(path, src, opts, h), nil
+}
+
 // collectAll lists the files of every path argument in order, each once.
 func collectAll(paths []string, opts Options) ([]loadJob, error) {
 	var jobs []loadJob
@@ -198,7 +218,6 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 	}
 	var dirs []*dirFiles
 	byDir := map[string]*dirFiles{}
-	var sqitchRoots []string
 	all := map[string]bool{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -210,7 +229,6 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 				return filepath.SkipDir
 			}
 			if (opts.Framework == FrameworkAuto || opts.Framework == FrameworkSqitch) && fileExists(filepath.Join(p, "sqitch.plan")) {
-				sqitchRoots = append(sqitchRoots, p)
 				dirs = append(dirs, &dirFiles{dir: "sqitch:" + p})
 				return filepath.SkipDir
 			}

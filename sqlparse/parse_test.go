@@ -353,3 +353,29 @@ func TestReadSqitchPlan(t *testing.T) {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }
+
+func TestParseContent(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("testdata", "projects")
+	tests := []struct {
+		path     string
+		src      string
+		wantFw   Framework
+		wantMode string
+		wantPart Part
+	}{
+		{filepath.Join(root, "flyway", "V10__users_name_index.sql"), "CREATE INDEX i ON t (a);\n", FrameworkFlyway, TxModeNone, PartUp},
+		{filepath.Join(root, "sqitch", "revert", "users.sql"), "DROP TABLE users;\n", FrameworkSqitch, TxModeNone, PartDown},
+		{filepath.Join(root, "golang-migrate", "4_new.down.sql"), "DROP TABLE a;\n", FrameworkGolangMigrate, TxModeImplicit, PartDown},
+		{"stdin.sql", "-- migrate:up\nSELECT 1;\n", FrameworkDbmate, TxModeFile, PartUp},
+	}
+	for _, tt := range tests {
+		f, err := ParseContent(tt.path, []byte(tt.src), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Framework != tt.wantFw || f.TxMode != tt.wantMode || len(f.Statements) != 1 || f.Statements[0].Part != tt.wantPart {
+			t.Errorf("ParseContent(%s): %s %s %d statements, want %s %s one %s statement", tt.path, f.Framework, f.TxMode, len(f.Statements), tt.wantFw, tt.wantMode, tt.wantPart)
+		}
+	}
+}
