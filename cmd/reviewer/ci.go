@@ -75,7 +75,24 @@ func (e ciEnv) canPost() bool {
 	return e.token != "" && e.serverURL != "" && e.projectID != 0 && e.mrIID != 0 && e.headSHA != ""
 }
 
-// runCI is the GitLab CI gate: it reviews the merge request's changed
+// runCI is the GitLab CI gate. A .gitlab-ci.yml job:
+//
+//	pgai-migrations:
+//	  image: registry.example.com/pgai/reviewer:latest
+//	  variables:
+//	    GIT_DEPTH: "0"                # the MR base must be in the clone
+//	  script:
+//	    - reviewer ci                 # PGAI_GITLAB_TOKEN: masked CI variable, project access token (api scope)
+//	  artifacts:
+//	    when: always
+//	    reports:
+//	      codequality: gl-code-quality-report.json
+//	      junit: pgai-junit.xml
+//	  rules:
+//	    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+//	    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH   # Code Quality compares with the target branch's report
+//
+// It reviews the merge request's changed
 // migrations in the checked-out tree, posts or updates the same summary
 // note and inline discussions as the webhook service (with a project
 // access token in PGAI_GITLAB_TOKEN: CI_JOB_TOKEN cannot write notes),

@@ -178,6 +178,14 @@ type Server struct {
 // New starts a fake GitLab, closed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
+	s := NewServer()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewServer starts a fake GitLab outside a test (load scripts); the caller
+// closes it.
+func NewServer() *Server {
 	s := &Server{tokens: map[string]User{}, projects: map[int64]*project{}, nextID: 1000}
 	mux := http.NewServeMux()
 	handle := func(route string, h func(w http.ResponseWriter, r *http.Request, u User) (int, any)) {
@@ -209,7 +217,6 @@ func New(t testing.TB) *Server {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 	})
 	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
 	return s
 }
 
