@@ -33,20 +33,19 @@ type splitter struct {
 func (s *splitter) split(from, to int) []span {
 	src := s.src[:to]
 	var (
-		out        []span
-		stmtStart  = -1
-		lastSig    = -1 // end of the last significant (non-comment, non-space) byte
-		leading    []Comment
-		atomic     int // depth of BEGIN ATOMIC … END bodies
-		prevWord   string
-		wordBefore string
+		out       []span
+		stmtStart = -1
+		lastSig   = -1 // end of the last significant (non-comment, non-space) byte
+		leading   []Comment
+		atomic    int  // depth of BEGIN ATOMIC … END bodies
+		prevBegin bool // the previous word was BEGIN
 	)
 	flush := func(term bool, semi int) {
 		if stmtStart >= 0 {
 			out = append(out, span{start: stmtStart, end: lastSig, term: term, semi: semi, leading: leading})
 			leading = nil
 		}
-		stmtStart, lastSig, atomic, prevWord, wordBefore = -1, -1, 0, "", ""
+		stmtStart, lastSig, atomic, prevBegin = -1, -1, 0, false
 	}
 	mark := func(i, j int) { // significant bytes src[i:j]
 		if stmtStart < 0 {
@@ -119,17 +118,16 @@ func (s *splitter) split(from, to int) []span {
 			for j < len(src) && isIdent(src[j]) {
 				j++
 			}
-			w := strings.ToUpper(src[i:j])
+			w := src[i:j]
 			switch {
-			case w == "ATOMIC" && prevWord == "BEGIN" && stmtLooksLikeRoutine(src[stmtStartOr(stmtStart, i):i]):
+			case prevBegin && strings.EqualFold(w, "ATOMIC") && stmtLooksLikeRoutine(src[stmtStartOr(stmtStart, i):i]):
 				atomic++
-			case atomic > 0 && w == "CASE":
+			case atomic > 0 && strings.EqualFold(w, "CASE"):
 				atomic++
-			case atomic > 0 && w == "END":
+			case atomic > 0 && strings.EqualFold(w, "END"):
 				atomic--
 			}
-			wordBefore, prevWord = prevWord, w
-			_ = wordBefore
+			prevBegin = strings.EqualFold(w, "BEGIN")
 			mark(i, j)
 			i = j
 		default:
@@ -151,8 +149,18 @@ func stmtStartOr(start, i int) int {
 // stmtLooksLikeRoutine reports whether a statement prefix is a CREATE
 // FUNCTION or PROCEDURE, the only places where BEGIN ATOMIC opens a body.
 func stmtLooksLikeRoutine(prefix string) bool {
-	u := strings.ToUpper(prefix)
-	return strings.Contains(u, "FUNCTION") || strings.Contains(u, "PROCEDURE")
+	return containsFold(prefix, "FUNCTION") || containsFold(prefix, "PROCEDURE")
+}
+
+// containsFold reports whether s contains the upper-case ASCII word sub,
+// ignoring case, without allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *splitter) addComment(text string, off int, beforeStmt bool, leading *[]Comment) {
