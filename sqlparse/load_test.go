@@ -33,6 +33,7 @@ func renderFile(root string, f *File) []string {
 func TestLoadProjects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
+		name    string // defaults to project
 		project string
 		opts    Options
 		want    []string
@@ -108,6 +109,7 @@ func TestLoadProjects(t *testing.T) {
 			},
 		},
 		{
+			name:    "golang-migrate x-multi-statement",
 			project: "golang-migrate",
 			opts:    Options{MultiStatement: true},
 			want: []string{
@@ -242,7 +244,11 @@ func TestLoadProjects(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.project, func(t *testing.T) {
+		name := tt.name
+		if name == "" {
+			name = tt.project
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			root := filepath.Join("testdata", "projects", tt.project)
 			files, err := Load(t.Context(), []string{root}, tt.opts)
