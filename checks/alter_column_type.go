@@ -161,9 +161,8 @@ var alterColumnType = &Rule{
 			if !rewrites {
 				continue
 			}
-			p.ReportEvidence(fmt.Sprintf("ALTER COLUMN %s.%s TYPE %s (from %s) rewrites table %s and rebuilds its indexes under ACCESS EXCLUSIVE: %s.",
-				table, col, newType, TypeSQL(old.Type), table, why), "", typeChangeFix(p, rv, col, cd.TypeName, "", CanonicalType(old.Type)),
-				map[string]any{"from_type": TypeSQL(old.Type), "to_type": newType, "session_timezone": sessionTimeZone(p)})
+			p.Report(fmt.Sprintf("ALTER COLUMN %s.%s TYPE %s (from %s) rewrites table %s and rebuilds its indexes under ACCESS EXCLUSIVE: %s.",
+				table, col, newType, TypeSQL(old.Type), table, why), "", typeChangeFix(p, rv, col, cd.TypeName, "", CanonicalType(old.Type)))
 		}
 	},
 }

@@ -28,6 +28,9 @@ type Table struct {
 	Indexes map[string]*Index
 	// Constraints by lower-case name.
 	Constraints map[string]*Constraint
+	// PartitionKey lists the key columns of a partitioned table
+	// (PARTITION BY … (col, …)); "" for an expression.
+	PartitionKey []string
 }
 
 // Column is one column of a Table.
@@ -217,6 +220,13 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt) {
 			c.addColumn(t, e.ColumnDef)
 		case *pg_query.Node_Constraint:
 			addConstraint(t, e.Constraint, "")
+		}
+	}
+	if cs.Partspec != nil {
+		for _, pe := range cs.Partspec.PartParams {
+			if e := pe.GetPartitionElem(); e != nil {
+				t.PartitionKey = append(t.PartitionKey, strings.ToLower(e.Name))
+			}
 		}
 	}
 	key := RelKey(cs.Relation)

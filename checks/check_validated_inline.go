@@ -25,7 +25,7 @@ var checkValidatedInline = &Rule{
 			c := asTableConstraint(rv, ac)
 			c.SkipValidation, c.InitiallyValid = true, false
 			fix := "Add the constraint without checking existing rows, then validate it in a separate transaction:\n\n" +
-				Indent(alterSQL(rv, addConstraintCmd(c))) + "\n\n-- in a separate transaction (a later migration, or after COMMIT):\n\n" +
+				Indent(alterSQL(rv, addConstraintCmd(c))) + "\n\nThen, in a separate transaction (a later migration, or after COMMIT):\n\n" +
 				Indent(alterSQL(rv, validateCmd(c.Conname))) +
 				"\n\nNew and updated rows are checked from the first statement on; VALIDATE scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on."
 			p.Report(fmt.Sprintf("CHECK constraint %s on %s is validated inline: reads and writes on %s are blocked while every row is checked.",

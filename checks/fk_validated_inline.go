@@ -48,7 +48,7 @@ var fkValidatedInline = &Rule{
 				pre = alterSQL(rv, &pg_query.AlterTableCmd{Subtype: pg_query.AlterTableType_AT_AddColumn, Def: &pg_query.Node{Node: &pg_query.Node_ColumnDef{ColumnDef: plain}}}) + "\n"
 			}
 			fix := "Add the constraint without checking existing rows, then validate it in a separate transaction:\n\n" +
-				Indent(pre+alterSQL(rv, addConstraintCmd(c))) + "\n\n-- in a separate transaction (a later migration, or after COMMIT):\n\n" +
+				Indent(pre+alterSQL(rv, addConstraintCmd(c))) + "\n\nThen, in a separate transaction (a later migration, or after COMMIT):\n\n" +
 				Indent(alterSQL(rv, validateCmd(c.Conname))) +
 				"\n\nNew and updated rows are checked from the first statement on; VALIDATE scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on."
 			cols := strings.Join(stringList(c.FkAttrs), ", ")

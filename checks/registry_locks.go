@@ -31,4 +31,5 @@ var lockRules = []*Rule{
 	truncateRule,
 	unboundedDML,
 	pg14ConcurrentIndexBug,
+	attachPartitionScan,
 }

@@ -37,7 +37,7 @@ var setNotNull = &Rule{
 			validate := fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", table, name)
 			if pg12 {
 				fix := "Prove the column is not null with a validated CHECK first, so that SET NOT NULL skips the scan:\n\n" +
-					Indent(steps) + "\n\n-- in a separate transaction (a later migration, or after COMMIT):\n\n" +
+					Indent(steps) + "\n\nThen, in a separate transaction (a later migration, or after COMMIT):\n\n" +
 					Indent(validate+fmt.Sprintf("\nALTER TABLE %s ALTER COLUMN %s SET NOT NULL;\nALTER TABLE %s DROP CONSTRAINT %s;", table, col, table, name)) +
 					"\n\nVALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on); SET NOT NULL then only holds ACCESS EXCLUSIVE for a moment."
 				p.Report(fmt.Sprintf("SET NOT NULL on %s.%s scans the whole table under ACCESS EXCLUSIVE: no validated CHECK (%s IS NOT NULL) precedes it.", table, c.Name, c.Name), "", fix)
@@ -45,7 +45,7 @@ var setNotNull = &Rule{
 			}
 			fix := fmt.Sprintf("PostgreSQL %s always scans for SET NOT NULL (the CHECK shortcut arrived in 12). To enforce the rule without the scan "+
 				"under ACCESS EXCLUSIVE, keep a validated CHECK constraint instead of the NOT NULL flag:\n\n", p.Settings.PGVersion) +
-				Indent(steps) + "\n\n-- in a separate transaction:\n\n" + Indent(validate) +
+				Indent(steps) + "\n\nThen, in a separate transaction:\n\n" + Indent(validate) +
 				"\n\nand switch to SET NOT NULL after upgrading to PostgreSQL 12 or later."
 			p.Report(fmt.Sprintf("SET NOT NULL on %s.%s scans the whole table under ACCESS EXCLUSIVE on PostgreSQL %s, even with a validated CHECK.", table, c.Name, p.Settings.PGVersion), "", fix)
 		}
