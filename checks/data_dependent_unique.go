@@ -21,6 +21,7 @@ var dataDependentUnique = &Rule{
 		"CREATE UNIQUE INDEX CONCURRENTLY, and attach it as a constraint with ADD CONSTRAINT … USING INDEX if one is needed.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
 	Check: func(p *Pass) {
+		snapshotUniqueKeys(p)
 		if idx := p.Node().GetIndexStmt(); idx != nil {
 			if !idx.Unique || p.State.IsNew(idx.Relation) {
 				return
@@ -95,36 +96,69 @@ func indexColumns(params []*pg_query.Node) (cols []string, ok bool) {
 		case e.Name != "":
 			cols = append(cols, e.Name)
 		default:
-			cols = append(cols, "(expression)")
+			cols = append(cols, "("+exprSQL(e.Expr)+")")
 			ok = false
 		}
 	}
 	return cols, ok
 }
 
-// alreadyUnique reports whether the catalog knows a unique index (or
-// UNIQUE / PRIMARY KEY constraint) on rel over some of cols: the rows are
-// then unique on cols already, as when a unique index is rebuilt under a
-// new name before the old one is dropped.
-func alreadyUnique(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
-	t := p.State.Catalog.Table(rel)
-	if t == nil {
-		return false
+// uniqueKeysKey is the State key of the unique keys known when the file
+// started.
+const uniqueKeysKey = "data-dependent-unique/keys"
+
+// snapshotUniqueKeys records, at the file's first statement, the unique
+// keys the catalog knows (table → column lists): a unique index that the
+// file drops before adding a constraint over the same columns still proves
+// that the rows are unique.
+func snapshotUniqueKeys(p *Pass) {
+	if p.State.Value(uniqueKeysKey) != nil {
+		return
 	}
+	keys := map[string][][]string{}
+	for name, t := range p.State.Catalog.Tables {
+		for _, ix := range t.Indexes {
+			if ix.Unique && len(ix.Columns) > 0 {
+				keys[name] = append(keys[name], ix.Columns)
+			}
+		}
+	}
+	p.State.SetValue(uniqueKeysKey, keys)
+}
+
+// alreadyUnique reports whether a unique index (or UNIQUE / PRIMARY KEY
+// constraint) on rel over some of cols is known, now or when the file
+// started: the rows are then unique on cols already, as when a unique
+// index is rebuilt under a new name or turned into a constraint.
+func alreadyUnique(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
 	want := map[string]bool{}
 	for _, c := range cols {
 		want[strings.ToLower(c)] = true
 	}
-	for _, ix := range t.Indexes {
-		if !ix.Unique || len(ix.Columns) == 0 {
+	covers := func(ix []string) bool {
+		for _, c := range ix {
+			if c == "" || !want[c] {
+				return false
+			}
+		}
+		return len(ix) > 0
+	}
+	if t := p.State.Catalog.Table(rel); t != nil {
+		for _, ix := range t.Indexes {
+			if ix.Unique && covers(ix.Columns) {
+				return true
+			}
+		}
+	}
+	keys, _ := p.State.Value(uniqueKeysKey).(map[string][][]string)
+	for _, name := range []string{RelKey(rel), strings.ToLower(rel.Relname)} {
+		if rel.Schemaname != "" && rel.Schemaname != "public" && name == strings.ToLower(rel.Relname) {
 			continue
 		}
-		covered := true
-		for _, c := range ix.Columns {
-			covered = covered && c != "" && want[c]
-		}
-		if covered {
-			return true
+		for _, ix := range keys[name] {
+			if covers(ix) {
+				return true
+			}
 		}
 	}
 	return false

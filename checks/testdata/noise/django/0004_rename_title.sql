@@ -1,0 +1,3 @@
+BEGIN;
+ALTER TABLE "shop_product" RENAME COLUMN "title" TO "name";
+COMMIT;

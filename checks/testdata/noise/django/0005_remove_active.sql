@@ -1,0 +1,3 @@
+BEGIN;
+ALTER TABLE "shop_product" DROP COLUMN "active" CASCADE;
+COMMIT;
