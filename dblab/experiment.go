@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,7 +30,9 @@ type Options struct {
 	// max_duration).
 	Deadline time.Duration
 	// SampleInterval is how often pg_locks is read while a statement runs
-	// (5 ms by default; negative: only before and after each statement).
+	// (5 ms by default, growing to 1% of the statement's run time for long
+	// statements, at most 250 ms; negative: only before and after each
+	// statement).
 	SampleInterval time.Duration
 	// ProbeTraffic runs a concurrent reader and writer on every existing
 	// table the migration locks and records their longest waits.
@@ -179,15 +182,27 @@ func Experiment(ctx context.Context, c *Clone, files []*sqlparse.File, opts Opti
 	defer cancel()
 	r := &runner{opts: opts, rels: map[uint32]*relInfo{}, held: map[lockKey]*heldLock{}, txFrom: -1,
 		res: &Result{Tables: map[string]TableInfo{}}}
+	// Connect both sessions at once: the first connections to a fresh
+	// clone are slow (its caches are cold).
+	var migErr, obsErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.obs, obsErr = connect(ctx, c.DSN, "pgai-observer")
+	}()
+	r.mig, migErr = connect(ctx, c.DSN, "pgai-migration")
+	wg.Wait()
+	if r.mig != nil {
+		defer r.mig.Close(context.WithoutCancel(ctx))
+	}
+	if r.obs != nil {
+		defer r.obs.Close(context.WithoutCancel(ctx))
+	}
+	if err := errors.Join(migErr, obsErr); err != nil {
+		return nil, fmt.Errorf("experiment on clone %s: %w", c.ID, err)
+	}
 	var err error
-	if r.mig, err = connect(ctx, c.DSN, "pgai-migration"); err != nil {
-		return nil, fmt.Errorf("experiment on clone %s: %w", c.ID, err)
-	}
-	defer r.mig.Close(context.WithoutCancel(ctx))
-	if r.obs, err = connect(ctx, c.DSN, "pgai-observer"); err != nil {
-		return nil, fmt.Errorf("experiment on clone %s: %w", c.ID, err)
-	}
-	defer r.obs.Close(context.WithoutCancel(ctx))
 	if err := r.setup(ctx); err != nil {
 		return nil, fmt.Errorf("experiment on clone %s: %w", c.ID, err)
 	}
@@ -300,11 +315,18 @@ func (r *runner) runFile(ctx context.Context, f *sqlparse.File, fr *FileRun) err
 		if st.Node == nil {
 			continue
 		}
+		if len(st.Unresolved) > 0 {
+			r.res.Stopped = fmt.Sprintf("%s:%d: placeholders %s have no value (give them with --var name=value); the experiment stopped before this statement",
+				f.Path, st.Start.Line, strings.Join(st.Unresolved, ", "))
+			_ = r.endTx(ctx, "ROLLBACK")
+			return errStop
+		}
 		kind := classify(st)
 		if st.TxBlock != block {
 			if toolTx && r.txStatus() == 'T' {
 				if err := r.endTx(ctx, "COMMIT"); err != nil {
-					return r.fail(ctx, fr, f, st, err)
+					r.commitFailed(err)
+					return r.fail(ctx, fr, f, nil, err)
 				}
 			}
 			toolTx = false
@@ -325,6 +347,7 @@ func (r *runner) runFile(ctx context.Context, f *sqlparse.File, fr *FileRun) err
 	case 'T':
 		if toolTx {
 			if err := r.endTx(ctx, "COMMIT"); err != nil {
+				r.commitFailed(err)
 				return r.fail(ctx, fr, f, nil, err)
 			}
 			return nil
@@ -376,6 +399,24 @@ func (r *runner) fail(ctx context.Context, fr *FileRun, f *sqlparse.File, st *sq
 	return err
 }
 
+// commitFailed records the failure of the tool's COMMIT (a deferred
+// constraint, a serialization failure) on the transaction's last statement.
+func (r *runner) commitFailed(err error) {
+	if len(r.res.Measurements) == 0 {
+		return
+	}
+	m := &r.res.Measurements[len(r.res.Measurements)-1]
+	if m.Error != "" {
+		return
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		m.SQLState, m.Error = pe.Code, "at COMMIT: "+pe.Message
+	} else {
+		m.Error = "at COMMIT: " + err.Error()
+	}
+}
+
 func (r *runner) begin(ctx context.Context) error {
 	if _, err := r.mig.Exec(ctx, "BEGIN"); err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -387,7 +428,7 @@ func (r *runner) begin(ctx context.Context) error {
 
 // endTx commits or rolls back the open transaction and closes its locks.
 func (r *runner) endTx(ctx context.Context, sql string) error {
-	if r.mig.IsClosed() {
+	if r.mig.IsClosed() || r.txStatus() == 'I' {
 		return nil
 	}
 	_, err := r.mig.Exec(ctx, sql)
@@ -519,10 +560,17 @@ func (r *runner) readLocks(ctx context.Context) ([]lockRow, error) {
 	})
 }
 
-// sampler reads pg_locks every interval until stop is closed.
+// maxSampleInterval caps the sampling interval of long statements.
+const maxSampleInterval = 250 * time.Millisecond
+
+// sampler reads pg_locks until stop is closed: every SampleInterval at
+// first, then every 1% of the time the statement has run so far (at most
+// maxSampleInterval), so that a long rewrite is not slowed by a busy
+// observer while the error on when a lock was taken stays near 1%.
 func (r *runner) sampler(ctx context.Context, stop <-chan struct{}, out chan<- []lockSample) {
 	var samples []lockSample
-	t := time.NewTicker(r.opts.SampleInterval)
+	begun := time.Now()
+	t := time.NewTimer(r.opts.SampleInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -539,6 +587,7 @@ func (r *runner) sampler(ctx context.Context, stop <-chan struct{}, out chan<- [
 			return
 		}
 		samples = append(samples, lockSample{at: at, locks: locks})
+		t.Reset(min(max(r.opts.SampleInterval, time.Since(begun)/100), maxSampleInterval))
 	}
 }
 
@@ -604,17 +653,17 @@ func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Sta
 		mp.Rows = rowsOf(results, explain, &mp.Plan)
 	} else {
 		var pe *pgconn.PgError
-		if errors.As(execErr, &pe) {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			mp.SQLState = "57014"
+			mp.Error = fmt.Sprintf("the experiment deadline (%s) passed during this statement, which was canceled", r.opts.Deadline)
+		case errors.As(execErr, &pe):
 			mp.SQLState, mp.Error = pe.Code, pe.Message
 			if pe.Detail != "" {
 				mp.Error += " (" + pe.Detail + ")"
 			}
-		} else {
+		default:
 			mp.Error = execErr.Error()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				mp.Error = fmt.Sprintf("the experiment deadline (%s) passed during this statement", r.opts.Deadline)
-				mp.SQLState = "57014"
-			}
 		}
 	}
 	var post stateSnap
@@ -632,18 +681,20 @@ func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Sta
 	if pre.ok && post.ok {
 		r.compare(ctx, mp, pre, post)
 	}
-	r.overhead += time.Since(end)
-	if execErr != nil {
+	postPhase := time.Since(end)
+	switch {
+	case execErr != nil:
+		r.overhead += postPhase // the ROLLBACK comes after it
 		return execErr
-	}
-	if wrap {
-		if err := r.endTx(ctx, "COMMIT"); err != nil {
-			return err
-		}
-	} else if r.txStatus() == 'I' {
-		// A COMMIT, or a statement that ran on its own: its locks are gone.
+	case wrap:
+		r.overhead += postPhase
+		return r.endTx(ctx, "COMMIT")
+	case r.txStatus() == 'I':
+		// A COMMIT, or a statement that ran on its own: its locks were
+		// gone when it returned.
 		r.afterTx(ctx, end)
 	}
+	r.overhead += postPhase
 	return nil
 }
 
@@ -937,15 +988,24 @@ func (r *runner) attributeProbe(waits []probeWait) {
 		if w.kind == "write" {
 			want = RowExclusiveLock
 		}
-		for _, s := range r.spans {
+		// The culprit is the earliest conflicting lock on the table that
+		// was held while the probe waited.
+		var culprit *lockSpan
+		for i := range r.spans {
+			s := &r.spans[i]
 			if s.oid != w.oid || !Conflicts(s.mode, want) || s.last.Before(w.start) || s.first.After(w.end) {
 				continue
 			}
-			k := key{s.meas, w.rel, w.kind}
-			if v := ms(w.end.Sub(w.start)); v > best[k] {
-				best[k] = v
+			if culprit == nil || s.first.Before(culprit.first) {
+				culprit = s
 			}
-			break
+		}
+		if culprit == nil {
+			continue
+		}
+		k := key{culprit.meas, w.rel, w.kind}
+		if v := ms(w.end.Sub(w.start)); v > best[k] {
+			best[k] = v
 		}
 	}
 	for k, v := range best {

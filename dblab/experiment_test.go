@@ -398,3 +398,24 @@ func TestMergeOnClone(t *testing.T) {
 		t.Errorf("varchar → text finding = %+v, want downgraded to info: no rewrite measured", f)
 	}
 }
+
+// TestToolCommitFailure: a deferred constraint fails at the tool's COMMIT;
+// the failure is reported on the statement that caused it.
+func TestToolCommitFailure(t *testing.T) {
+	t.Parallel()
+	_, c := clone(t, "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE ch (p int REFERENCES p DEFERRABLE INITIALLY DEFERRED)")
+	f := parse(t, "2_fill.up.sql", "INSERT INTO p VALUES (1);\nINSERT INTO ch VALUES (2);\n", sqlparse.Options{})
+	res, err := dblab.Experiment(t.Context(), c, []*sqlparse.File{f}, dblab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, fd := range res.Findings {
+		if fd.Rule == "experiment-failed" {
+			got = append(got, itoa(fd.Line)+" "+fd.Evidence["sqlstate"].(string))
+		}
+	}
+	if diff := cmp.Diff([]string{"2 23503"}, got); diff != "" {
+		t.Errorf("experiment-failed findings (-want +got):\n%s", diff)
+	}
+}

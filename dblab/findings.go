@@ -105,6 +105,10 @@ var (
 		"add-column-rewriting-kind": true, "vacuum-full-or-cluster": true}
 	scanRules = map[string]bool{"set-not-null": true, "check-validated-inline": true, "fk-validated-inline": true,
 		"validate-in-same-tx": true, "pk-on-nullable-columns": true}
+	// failureRules predict a data-dependent failure, by SQLSTATE.
+	failureRules = map[string]string{"data-dependent-unique": "23505", "add-unique-constraint": "23505",
+		"add-required-column": "23502", "set-not-null": "23502", "pk-on-nullable-columns": "23502",
+		"check-validated-inline": "23514", "fk-validated-inline": "23503"}
 )
 
 // Derive turns measurements into measured-only findings.
@@ -401,7 +405,7 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 	for _, s := range static {
 		p := pos{s.Path, s.Line}
 		m := byPos[p]
-		if m == nil || m.Error != "" {
+		if m == nil {
 			out = append(out, s)
 			continue
 		}
@@ -427,6 +431,13 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 			}
 		}
 		switch {
+		case m.Error != "":
+			// The statement failed: the failure is the news. A rule that
+			// predicted exactly this failure is confirmed.
+			if code, ok := failureRules[s.Rule]; ok && code == m.SQLState {
+				ev["confirmed"] = true
+				fold(ExperimentFailed.ID)
+			}
 		case rewriteRules[s.Rule]:
 			if len(m.Rewritten) > 0 {
 				ev["confirmed"] = true

@@ -131,6 +131,21 @@ func TestMerge(t *testing.T) {
 			want: []want{{"experiment-failed", checks.Error, true, "23505", nil}},
 		},
 		{
+			name:   "data-dependent failure confirmed",
+			static: []checks.Finding{static("data-dependent-unique", checks.Warning)},
+			m:      dblab.Measurement{Path: path, Line: 1, Error: "could not create unique index \"u\"", SQLState: "23505"},
+			want:   []want{{"data-dependent-unique", checks.Error, true, "ERROR 23505", true}},
+		},
+		{
+			name:   "unrelated failure kept apart",
+			static: []checks.Finding{static("index-create-nonconcurrent", checks.Warning)},
+			m:      dblab.Measurement{Path: path, Line: 1, Error: "canceling statement due to lock timeout", SQLState: "55P03"},
+			want: []want{
+				{"index-create-nonconcurrent", checks.Warning, false, "Static.", nil},
+				{"experiment-failed", checks.Error, true, "55P03", nil},
+			},
+		},
+		{
 			name:   "unmeasured statement untouched",
 			static: []checks.Finding{{Rule: "x", Severity: checks.Warning, Path: path, Line: 9, Message: "Static."}},
 			m:      dblab.Measurement{Path: path, Line: 1, DurationMS: 1},

@@ -44,12 +44,9 @@ func (r *Runner) Run(ctx context.Context, files []*sqlparse.File) (*Result, erro
 		return nil, errors.New("experiment: no clone provider")
 	}
 	if sw, ok := r.Provider.(Sweeper); ok && r.Sweep {
-		gone, err := sw.Sweep(ctx)
-		if err != nil {
+		j := &Janitor{Sweepers: []Sweeper{sw}, Logger: logger}
+		if _, err := j.Sweep(ctx); err != nil {
 			logger.WarnContext(ctx, "janitor", slog.Any("error", err))
-		}
-		for _, id := range gone {
-			logger.InfoContext(ctx, "janitor removed an expired clone", slog.String("clone_id", id))
 		}
 	}
 	opts := r.Options
