@@ -67,14 +67,16 @@ const (
 )
 
 var (
-	rate      = flag.Int("rate", 500, "deliveries per second")
-	duration  = flag.Duration("duration", 60*time.Second, "how long to send")
-	mrs       = flag.Int("mrs", 100, "merge requests receiving pushes")
-	pushShare = flag.Float64("push-share", 0.05, "share of deliveries that are pushes (each also re-delivered and doubled)")
-	workers   = flag.Int("workers", 4, "reviewer workers")
-	conns     = flag.Int("conns", 64, "concurrent HTTP connections of the sender")
-	drain     = flag.Duration("drain", 5*time.Minute, "how long to wait for queued reviews after sending")
-	keep      = flag.Bool("v", false, "show the reviewer's log")
+	rate       = flag.Int("rate", 500, "deliveries per second")
+	duration   = flag.Duration("duration", 60*time.Second, "how long to send")
+	mrs        = flag.Int("mrs", 100, "merge requests receiving pushes")
+	pushShare  = flag.Float64("push-share", 0.05, "share of deliveries that are pushes (each also re-delivered and doubled)")
+	workers    = flag.Int("workers", 4, "reviewer workers")
+	conns      = flag.Int("conns", 64, "concurrent HTTP connections of the sender")
+	drain      = flag.Duration("drain", 5*time.Minute, "how long to wait for queued reviews after sending")
+	keep       = flag.Bool("v", false, "show the reviewer's log")
+	split      = flag.Bool("split", false, "run the receiver (serve -workers 0) and the workers (reviewer worker) as two processes")
+	workerNice = flag.Int("worker-nice", 0, "with -split, run the worker process under nice -n N (reviews are batch work)")
 )
 
 func main() {
@@ -116,28 +118,52 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := exec.Command(bin, "serve", "-workers", strconv.Itoa(*workers))
-	srv.Env = append(os.Environ(), "PGAI_GITLAB_URL="+gl.URL, "PGAI_GITLAB_TOKEN="+token, "PGAI_WEBHOOK_SECRET="+secret,
+	env := append(os.Environ(), "PGAI_GITLAB_URL="+gl.URL, "PGAI_GITLAB_TOKEN="+token, "PGAI_WEBHOOK_SECRET="+secret,
 		"PGAI_DATABASE_URL="+dbURL, "PGAI_LISTEN_ADDR="+addr)
-	var logBuf bytes.Buffer
-	srv.Stdout, srv.Stderr = io.Discard, &logBuf
-	if *keep {
-		srv.Stderr = os.Stderr
-	}
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("start reviewer: %w", err)
-	}
-	defer func() {
-		_ = srv.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- srv.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(40 * time.Second):
-			_ = srv.Process.Kill()
-			<-done
+	var logBuf syncBuffer
+	startProc := func(name string, args ...string) (func(), error) {
+		cmd := exec.Command(name, args...)
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = io.Discard, &logBuf
+		if *keep {
+			cmd.Stderr = os.Stderr
 		}
-	}()
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start %s %s: %w", name, strings.Join(args, " "), err)
+		}
+		return func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(40 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		}, nil
+	}
+	serveWorkers := *workers
+	if *split {
+		serveWorkers = 0
+	}
+	stopServe, err := startProc(bin, "serve", "-workers", strconv.Itoa(serveWorkers))
+	if err != nil {
+		return err
+	}
+	defer stopServe()
+	if *split {
+		// The receiver answers; a separate, lower-priority process reviews.
+		name, args := bin, []string{"worker", "-workers", strconv.Itoa(*workers)}
+		if *workerNice > 0 {
+			name, args = "nice", append([]string{"-n", strconv.Itoa(*workerNice), bin}, args...)
+		}
+		stopWorker, err := startProc(name, args...)
+		if err != nil {
+			return err
+		}
+		defer stopWorker()
+	}
 	url := "http://" + addr
 	if err := waitReady(ctx, url); err != nil {
 		return fmt.Errorf("%w\n%s", err, tail(logBuf.String()))
@@ -351,6 +377,24 @@ func run(ctx context.Context) error {
 		return errors.New("FAILED: lost deliveries or duplicate reviews")
 	}
 	return nil
+}
+
+// syncBuffer collects the children's logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
