@@ -199,6 +199,8 @@ func typeChangeFix(p *Pass, rv *pg_query.RangeVar, col string, tn *pg_query.Type
 			b.WriteString("If the stored values are UTC, run the change with a UTC session time zone: on PostgreSQL 12+ it then needs no rewrite.\n\n")
 			b.WriteString(Indent(fmt.Sprintf("SET TimeZone = 'UTC';\nALTER TABLE %s ALTER COLUMN %s TYPE %s;", table, q, newType)))
 			b.WriteString("\n\nOtherwise, move the data to a new column:\n\n")
+		} else {
+			b.WriteString("Move the data to a new column of the new type instead of rewriting the table under ACCESS EXCLUSIVE (from PostgreSQL 12 the change needs no rewrite when the session TimeZone is UTC):\n\n")
 		}
 	case oldCanon == "varchar" && newCanon == "varchar":
 		b.WriteString(fmt.Sprintf("To limit the length without a rewrite, use text or an unlimited varchar with a CHECK constraint, added NOT VALID and validated separately:\n\n"+

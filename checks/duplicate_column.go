@@ -69,7 +69,7 @@ var duplicateColumn = &Rule{
 			return
 		}
 		if len(dups) > 0 {
-			p.Report(fmt.Sprintf("%s column %s twice: the statement fails at deploy time.", what, strings.Join(dups, ", ")), "", "")
+			p.Report(fmt.Sprintf("%s column %s twice: the statement fails at deploy time.", what, strings.Join(dups, ", ")), "", "Remove the second occurrence of the column.")
 		}
 		if len(existing) > 0 {
 			p.Report(fmt.Sprintf("%s column %s, which the table already has (created by an earlier migration): the statement fails at deploy time.", what, strings.Join(existing, ", ")), "",

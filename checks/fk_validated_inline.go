@@ -36,8 +36,8 @@ var fkValidatedInline = &Rule{
 			ref := RelName(ac.Con.Pktable)
 			var pre string
 			if ac.Column != nil {
-				// Add the column without its default first (no scan),
-				// then the key, then the default for new rows.
+				// Add the column first (a constant default needs no
+				// rewrite), then the key NOT VALID, then validate.
 				plain := columnWithoutDefault(ac.Column)
 				plain.Constraints = nil
 				for _, cn := range ac.Column.Constraints {

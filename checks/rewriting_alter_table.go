@@ -35,8 +35,11 @@ var rewritingAlterTable = &Rule{
 			default:
 				continue
 			}
-			fix := "Do it online instead of in the migration:\n\n" + Indent(fmt.Sprintf("pg_repack --table=%s --tablespace=<new>  # for SET TABLESPACE", RelName(rv))) +
-				"\n\nFor the other forms, create a new table with the wanted property, copy the rows in batches, then swap names in one short transaction (with lock_timeout set)."
+			fix := "Create a new table with the wanted property, copy the rows in batches, keep it in sync with a trigger, then swap the names in one short transaction (with lock_timeout set)."
+			if c.Subtype == pg_query.AlterTableType_AT_SetTableSpace {
+				fix = "Move the table online with pg_repack instead of in the migration (it copies the table while reads and writes go on):\n\n" +
+					Indent(fmt.Sprintf("pg_repack --table=%s --tablespace=%s --moveidx", RelName(rv), c.Name))
+			}
 			p.Report(fmt.Sprintf("ALTER TABLE %s %s rewrites the whole table under ACCESS EXCLUSIVE: every read and write waits until the copy is done.", RelName(rv), form), "", fix)
 		}
 	},

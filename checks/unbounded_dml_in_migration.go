@@ -48,8 +48,15 @@ var unboundedDML = &Rule{
 		default:
 			return
 		}
+		batch := fmt.Sprintf("UPDATE %s SET … WHERE id IN (SELECT id FROM %s WHERE <not yet done> ORDER BY id LIMIT 5000);", table, table)
+		switch p.Node().Node.(type) {
+		case *pg_query.Node_DeleteStmt:
+			batch = fmt.Sprintf("DELETE FROM %s WHERE id IN (SELECT id FROM %s ORDER BY id LIMIT 5000);", table, table)
+		case *pg_query.Node_InsertStmt:
+			batch = fmt.Sprintf("INSERT INTO %s SELECT … FROM … WHERE id > <last copied id> ORDER BY id LIMIT 5000;", table)
+		}
 		fix := "Change the rows in batches, each batch in its own transaction, repeated until it affects no row:\n\n" +
-			Indent(fmt.Sprintf("UPDATE %s SET … WHERE id IN (SELECT id FROM %s WHERE <not yet done> ORDER BY id LIMIT 5000);", table, table)) +
+			Indent(batch) +
 			"\n\nRun the batches from a script or job outside the schema migration, and keep the schema change itself short."
 		p.Report(fmt.Sprintf("%s %s touches every row in one statement: all those rows stay locked until commit, and the WAL for the whole table is written at once.", what, table), "", fix)
 	},

@@ -54,7 +54,7 @@ var validateInSameTx = &Rule{
 // splitAdvice says how to move a statement into its own transaction.
 func splitAdvice(p *Pass) string {
 	if strings.HasPrefix(txContext(p), "inside the transaction opened by BEGIN") {
-		return "End the transaction (COMMIT) after the NOT VALID constraint and run VALIDATE on its own:"
+		return "End the transaction (COMMIT) before this statement and run it on its own:"
 	}
-	return "The migration tool runs this whole file in one transaction, so move VALIDATE CONSTRAINT to the next migration file:"
+	return "The migration tool runs this whole file in one transaction, so move this statement to the next migration file:"
 }
