@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
@@ -28,8 +29,10 @@ var reindexNonconcurrent = &Rule{
 			kind = "TABLE"
 		case pg_query.ReindexObjectType_REINDEX_OBJECT_SCHEMA:
 			kind = "SCHEMA"
-		case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE, pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_DATABASE:
 			kind = "DATABASE"
+		case pg_query.ReindexObjectType_REINDEX_OBJECT_SYSTEM:
+			kind = "SYSTEM"
 		}
 		if rs.Relation != nil && p.State.IsNew(rs.Relation) {
 			return
@@ -50,6 +53,10 @@ var reindexNonconcurrent = &Rule{
 			fix = fmt.Sprintf("REINDEX CONCURRENTLY needs PostgreSQL 12 (target: %s). Build a replacement with CREATE INDEX CONCURRENTLY, "+
 				"drop the old index with DROP INDEX CONCURRENTLY, then ALTER INDEX … RENAME the new one (each outside a transaction).", p.Settings.PGVersion)
 		}
-		p.Report(fmt.Sprintf("REINDEX %s %s without CONCURRENTLY blocks writes to the table, and queries using the rebuilt indexes, until it ends.", kind, name), "", fix)
+		if kind == "SYSTEM" {
+			fix = "System catalogs cannot be reindexed concurrently. Run REINDEX SYSTEM in a maintenance window, outside the migration."
+		}
+		target := strings.TrimSpace(kind + " " + name)
+		p.Report(fmt.Sprintf("REINDEX %s without CONCURRENTLY blocks writes to each table it covers, and queries using the rebuilt indexes, until it ends.", target), "", fix)
 	},
 }
