@@ -86,6 +86,9 @@ func (s *Store) Embed(ctx context.Context, progress Progress) (EmbedStats, error
 			progress(st.Embedded, st.Pending, strconv.FormatInt(last, 10))
 		}
 	}
+	if err := s.ensureModelIndex(ctx, model); err != nil {
+		return st, err
+	}
 	st.Duration = time.Since(start)
 	s.logger.InfoContext(ctx, "kb embed", "model", model, "embedded", st.Embedded, "duration_ms", st.Duration.Milliseconds())
 	return st, nil
@@ -151,8 +154,10 @@ func modelIndexName(m string) string {
 	return "kb_embeddings_hnsw_" + hex.EncodeToString(h[:6])
 }
 
-// ensureModel registers a model with its dimension and creates its HNSW
-// index (cosine distance) if needed.
+// ensureModel registers a model with its dimension. Its HNSW index is
+// built by ensureModelIndex once the vectors are stored (building after
+// loading is much faster than inserting into the graph one by one; until
+// then searches scan exactly, which is fine at that size).
 func (s *Store) ensureModel(ctx context.Context, model string, dims int) error {
 	if dims < 1 || dims > 2000 {
 		return fmt.Errorf("embed: model %s gives %d dimensions; an HNSW index on vector takes 1..2000 (ask for fewer dimensions)", model, dims)
@@ -167,23 +172,32 @@ func (s *Store) ensureModel(ctx context.Context, model string, dims int) error {
 	case !errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("embed: look up model %s: %w", model, err)
 	}
-	idx := modelIndexName(model)
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, "INSERT INTO kb_models (model, dimensions, index_name) VALUES ($1, $2, $3) ON CONFLICT (model) DO NOTHING",
+		model, dims, modelIndexName(model)); err != nil {
 		return fmt.Errorf("embed: register model %s: %w", model, err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, "INSERT INTO kb_models (model, dimensions, index_name) VALUES ($1, $2, $3) ON CONFLICT (model) DO NOTHING",
-		model, dims, idx); err != nil {
-		return fmt.Errorf("embed: register model %s: %w", model, err)
+	return nil
+}
+
+// ensureModelIndex creates the model's partial HNSW index (cosine
+// distance, pgvector defaults m=16, ef_construction=64) if it is missing.
+func (s *Store) ensureModelIndex(ctx context.Context, model string) error {
+	dims, err := s.modelDims(ctx, model)
+	if err != nil || dims == 0 {
+		return err
 	}
 	q := fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON kb_embeddings USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE model = %s",
-		pgx.Identifier{idx}.Sanitize(), dims, modelLiteral(model))
-	if _, err := tx.Exec(ctx, q); err != nil {
-		return fmt.Errorf("embed: create index for model %s: %w", model, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("embed: register model %s: %w", model, err)
+		pgx.Identifier{modelIndexName(model)}.Sanitize(), dims, modelLiteral(model))
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The build is much faster when the graph fits in memory.
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, q)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("embed: create HNSW index for model %s: %w", model, err)
 	}
 	return nil
 }

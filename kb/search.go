@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 )
 
 // Mode selects the retrievers a search uses.
@@ -57,17 +58,25 @@ type Result struct {
 	VectorRank   int `json:"vector_rank,omitempty"`
 }
 
-// Ranking constants, tuned on the eval set (kb/testdata/eval.jsonl).
-const (
-	rrfK = 60 // reciprocal rank fusion constant (Cormack et al. 2009)
-	// headingBoost multiplies a query term's weight when it occurs in the
-	// chunk's heading path (page title, sections, entry term).
-	headingBoost = 1.5
+// Ranking parameters, tuned on the eval set (kb/testdata/eval.jsonl) by a
+// grid over headingBoost, phraseWeight and commonTermDF; variables so that
+// such a grid can set them.
+var (
+	rrfK = 60.0 // reciprocal rank fusion constant (Cormack et al. 2009)
+	// headingBoost is the extra weight, as a multiple of a term's IDF, of a
+	// query term found in the chunk's heading path (page title, sections,
+	// entry term); 1 counts a heading match twice.
+	headingBoost = 1.0
 	// identifierWeight weighs exact identifier matches (simple config,
 	// underscores removed: lock_timeout -> locktimeout).
 	identifierWeight = 2.0
 	// phraseWeight weighs a pair of query words found as a phrase.
 	phraseWeight = 1.0
+	// commonTermDF: terms in a larger fraction of chunks are ignored.
+	commonTermDF = 0.25
+	// commonTermMinChunks: below this many chunks no term is dropped (the
+	// cost does not matter there).
+	commonTermMinChunks = 5000
 	// efSearch is the HNSW candidate list size at query time.
 	efSearch = 100
 )
@@ -96,26 +105,32 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	cand := max(50, 3*opts.Limit)
 	var ftIDs, vecIDs []int64
 	var terms queryTerms
+	g, gctx := errgroup.WithContext(ctx)
 	if mode != ModeVector {
-		terms, err = s.queryTerms(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		if ftIDs, err = s.fullText(ctx, terms, opts, cand); err != nil {
-			return nil, err
-		}
+		g.Go(func() error {
+			var err error
+			if terms, err = s.queryTerms(gctx, query); err != nil {
+				return err
+			}
+			ftIDs, err = s.fullText(gctx, terms, opts, cand)
+			return err
+		})
 	}
 	if mode != ModeFullText {
-		vecs, err := s.embedder.Embed(ctx, []string{query})
-		if err != nil {
-			return nil, fmt.Errorf("search: embed query: %w", err)
-		}
-		if len(vecs) != 1 || len(vecs[0]) != dims {
-			return nil, fmt.Errorf("search: query embedding has %d dimensions, stored %s embeddings have %d", len(vecs[0]), s.embedder.Model(), dims)
-		}
-		if vecIDs, err = s.vectorSearch(ctx, s.embedder.Model(), dims, vecs[0], opts, cand); err != nil {
-			return nil, err
-		}
+		g.Go(func() error {
+			vecs, err := s.embedder.Embed(gctx, []string{query})
+			if err != nil {
+				return fmt.Errorf("search: embed query: %w", err)
+			}
+			if len(vecs) != 1 || len(vecs[0]) != dims {
+				return fmt.Errorf("search: query embedding does not have the %d dimensions of stored %s embeddings", dims, s.embedder.Model())
+			}
+			vecIDs, err = s.vectorSearch(gctx, s.embedder.Model(), dims, vecs[0], opts, cand)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if mode != ModeVector && len(terms.en) == 0 && len(terms.simple) == 0 && mode == ModeFullText {
 		return nil, ErrNoQuery
@@ -133,7 +148,7 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 				f = &fused{id: id}
 				byID[id] = f
 			}
-			f.score += 1 / float64(rrfK+i+1)
+			f.score += 1 / (rrfK + float64(i+1))
 			if vec {
 				f.vecR = i + 1
 			} else {
@@ -217,12 +232,14 @@ func (s *Store) mode(ctx context.Context, m Mode) (Mode, int, error) {
 type queryTerm struct {
 	lexeme string
 	idf    float64
+	df     float64 // fraction of chunks containing it
 }
 
 type queryTerms struct {
 	en      []queryTerm // english stems
 	simple  []queryTerm // identifiers, underscores removed
 	phrases []queryTerm // adjacent english stems as a phrase query ('set' <2> 'null')
+	total   float64     // chunks in the knowledge base
 }
 
 // orQuery is the tsquery text matching any english term.
@@ -243,37 +260,9 @@ func quoteLexeme(l string) string { return "'" + l + "'" }
 
 // queryTerms splits the query into english stems (stop words removed) and
 // identifiers, and weighs each by its rarity in the knowledge base (BM25's
-// IDF), since PostgreSQL's own ranking functions have none.
+// IDF), since PostgreSQL's own ranking functions have none. One round trip.
 func (s *Store) queryTerms(ctx context.Context, query string) (queryTerms, error) {
 	var q queryTerms
-	var en []string
-	type pos struct {
-		lexeme string
-		at     int
-	}
-	var seq []pos
-	rows, err := s.pool.Query(ctx, "SELECT lexeme, positions FROM unnest(to_tsvector('english', $1))", query)
-	if err != nil {
-		return q, fmt.Errorf("search: parse query: %w", err)
-	}
-	for rows.Next() {
-		var l string
-		var at []int16
-		if err := rows.Scan(&l, &at); err != nil {
-			rows.Close()
-			return q, fmt.Errorf("search: parse query: %w", err)
-		}
-		if safeLexeme.MatchString(l) {
-			en = append(en, l)
-			for _, a := range at {
-				seq = append(seq, pos{l, int(a)})
-			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return q, fmt.Errorf("search: parse query: %w", err)
-	}
 	var ids []string
 	seen := map[string]bool{}
 	for _, m := range identifierRE.FindAllString(query, -1) {
@@ -283,52 +272,73 @@ func (s *Store) queryTerms(ctx context.Context, query string) (queryTerms, error
 			ids = append(ids, l)
 		}
 	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT 'english', t.lexeme, t.positions, coalesce(l.ndoc, 0)
+		FROM unnest(to_tsvector('english', $1)) t
+		LEFT JOIN kb_lexemes l ON l.config = 'english' AND l.lexeme = t.lexeme
+		UNION ALL
+		SELECT config, lexeme, NULL, ndoc FROM kb_lexemes
+		WHERE (config = 'simple' AND lexeme = ANY($2)) OR config = 'total'`, query, ids)
+	if err != nil {
+		return q, fmt.Errorf("search: parse query: %w", err)
+	}
+	type pos struct {
+		lexeme string
+		at     int
+	}
+	var seq []pos
 	df := map[string]float64{}
 	var total float64
-	rows, err = s.pool.Query(ctx, `SELECT config, lexeme, ndoc FROM kb_lexemes
-		WHERE (config = 'english' AND lexeme = ANY($1)) OR (config = 'simple' AND lexeme = ANY($2)) OR config = 'total'`, en, ids)
-	if err != nil {
-		return q, fmt.Errorf("search: read term statistics: %w", err)
-	}
 	for rows.Next() {
 		var cfg, l string
+		var at []int16
 		var n float64
-		if err := rows.Scan(&cfg, &l, &n); err != nil {
+		if err := rows.Scan(&cfg, &l, &at, &n); err != nil {
 			rows.Close()
-			return q, fmt.Errorf("search: read term statistics: %w", err)
+			return q, fmt.Errorf("search: parse query: %w", err)
 		}
-		if cfg == "total" {
+		switch cfg {
+		case "total":
 			total = n
-			continue
+		case "simple":
+			df["simple:"+l] = n
+		case "english":
+			if !safeLexeme.MatchString(l) || n == 0 {
+				continue
+			}
+			df["english:"+l] = n
+			for _, a := range at {
+				seq = append(seq, pos{l, int(a)})
+			}
 		}
-		df[cfg+":"+l] = n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return q, fmt.Errorf("search: read term statistics: %w", err)
+		return q, fmt.Errorf("search: parse query: %w", err)
 	}
+	q.total = total
 	idf := func(n float64) float64 { return math.Log(1 + (total-n+0.5)/(n+0.5)) }
-	for _, l := range en {
-		if n, ok := df["english:"+l]; ok {
-			q.en = append(q.en, queryTerm{lexeme: l, idf: idf(n)})
+	sort.Slice(seq, func(i, j int) bool { return seq[i].at < seq[j].at })
+	added := map[string]bool{}
+	for _, p := range seq {
+		if !added[p.lexeme] {
+			added[p.lexeme] = true
+			q.en = append(q.en, queryTerm{lexeme: p.lexeme, idf: idf(df["english:"+p.lexeme]), df: df["english:"+p.lexeme] / max(total, 1)})
 		}
 	}
 	for _, l := range ids {
 		if n, ok := df["simple:"+l]; ok {
-			q.simple = append(q.simple, queryTerm{lexeme: l, idf: idf(n)})
+			q.simple = append(q.simple, queryTerm{lexeme: l, idf: idf(n), df: n / max(total, 1)})
 		}
 	}
 	// Phrases: consecutive query words (stop words may sit between them,
 	// as in SET NOT NULL) found in the same order and distance.
-	sort.Slice(seq, func(i, j int) bool { return seq[i].at < seq[j].at })
 	for i := 1; i < len(seq); i++ {
 		a, b := seq[i-1], seq[i]
-		na, oka := df["english:"+a.lexeme]
-		nb, okb := df["english:"+b.lexeme]
-		if d := b.at - a.at; oka && okb && d <= 3 {
+		if d := b.at - a.at; d > 0 && d <= 3 {
 			q.phrases = append(q.phrases, queryTerm{
 				lexeme: fmt.Sprintf("%s <%d> %s", quoteLexeme(a.lexeme), d, quoteLexeme(b.lexeme)),
-				idf:    (idf(na) + idf(nb)) / 2,
+				idf:    (idf(df["english:"+a.lexeme]) + idf(df["english:"+b.lexeme])) / 2,
 			})
 		}
 	}
@@ -360,48 +370,59 @@ func filterSQL(opts SearchOptions, args []any) (string, []any) {
 	return " AND " + strings.Join(conds, " AND "), args
 }
 
-// fullText ranks chunks matching any query term by the sum of the IDF of
-// the terms they contain, counting a term more when it is in the heading.
+// fullText ranks chunks by the summed IDF of the query terms they
+// contain, a term counting more in the heading path and a pair of query
+// words more when found as a phrase. Each term is one GIN lookup (a UNION
+// ALL branch), so the cost grows with the matches of each term, not with
+// the number of terms times the matches of any. Terms found in over a
+// quarter of all chunks are dropped in large knowledge bases (unless
+// nothing else is left): they
+// barely weigh and would make every query touch most of the table.
 func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, limit int) ([]int64, error) {
-	if len(q.en) == 0 && len(q.simple) == 0 {
+	en := q.en
+	var rare []queryTerm
+	for _, t := range en {
+		if t.df <= commonTermDF || q.total < float64(commonTermMinChunks) {
+			rare = append(rare, t)
+		}
+	}
+	if len(rare) > 0 || len(q.simple) > 0 {
+		en = rare
+	} else if len(en) > 2 {
+		sort.Slice(en, func(i, j int) bool { return en[i].idf > en[j].idf })
+		en = en[:2]
+	}
+	if len(en) == 0 && len(q.simple) == 0 {
 		return nil, nil
 	}
 	var args []any
-	var score, match []string
 	param := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
+	filter, fargs := filterSQL(opts, nil)
+	// Filter parameters come first so every branch can refer to them.
+	args = append(args, fargs...)
+	var branches []string
+	branch := func(weight float64, column, tsquery string) {
+		branches = append(branches, fmt.Sprintf("SELECT c.id, %g::float8 AS w FROM kb_chunks c WHERE c.%s @@ %s::tsquery%s",
+			weight, column, param(tsquery), filter))
+	}
+	for _, t := range en {
+		branch(t.idf, "tsv_en", quoteLexeme(t.lexeme))
+	}
+	// Headings are short: their index stays cheap for common terms too.
 	for _, t := range q.en {
-		p := param(quoteLexeme(t.lexeme))
-		pa := param(quoteLexeme(t.lexeme) + ":A")
-		score = append(score, fmt.Sprintf("%g * ((c.tsv_en @@ %s::tsquery)::int + %g * (c.tsv_en @@ %s::tsquery)::int)",
-			t.idf, p, headingBoost, pa))
+		branch(t.idf*headingBoost, "tsv_head", quoteLexeme(t.lexeme))
 	}
 	for _, t := range q.simple {
-		p := param(quoteLexeme(t.lexeme))
-		pa := param(quoteLexeme(t.lexeme) + ":A")
-		score = append(score, fmt.Sprintf("%g * %g * ((c.tsv_simple @@ %s::tsquery)::int + %g * (c.tsv_simple @@ %s::tsquery)::int)",
-			identifierWeight, t.idf, p, headingBoost, pa))
+		branch(t.idf*identifierWeight, "tsv_simple", quoteLexeme(t.lexeme))
 	}
 	for _, t := range q.phrases {
-		score = append(score, fmt.Sprintf("%g * %g * (c.tsv_en @@ %s::tsquery)::int", phraseWeight, t.idf, param(t.lexeme)))
+		branch(t.idf*phraseWeight, "tsv_en", t.lexeme)
 	}
-	if len(q.en) > 0 {
-		match = append(match, "c.tsv_en @@ "+param(q.orQuery())+"::tsquery")
-	}
-	if len(q.simple) > 0 {
-		parts := make([]string, len(q.simple))
-		for i, t := range q.simple {
-			parts[i] = quoteLexeme(t.lexeme)
-		}
-		match = append(match, "c.tsv_simple @@ "+param(strings.Join(parts, " | "))+"::tsquery")
-	}
-	filter, args := filterSQL(opts, args)
-	args = append(args, limit)
-	sql := fmt.Sprintf(`SELECT c.id FROM kb_chunks c WHERE (%s)%s
-		ORDER BY %s DESC, c.id LIMIT $%d`,
-		strings.Join(match, " OR "), filter, strings.Join(score, " + "), len(args))
+	sql := fmt.Sprintf("SELECT id FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d",
+		strings.Join(branches, "\n\tUNION ALL "), limit)
 	return s.ids(ctx, sql, args)
 }
 
@@ -419,22 +440,19 @@ func (s *Store) vectorSearch(ctx context.Context, model string, dims int, v []fl
 			ORDER BY e.embedding::vector(%[1]d) <=> $1::vector(%[1]d)
 			LIMIT $%[4]d)
 		SELECT id FROM v ORDER BY d, id`, dims, modelLiteral(model), filter, len(args))
+	// One round trip: the settings are local to this transaction.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(efSearch, limit)))
+	b.Queue("SET LOCAL hnsw.iterative_scan = relaxed_order")
 	var out []int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(efSearch, limit))); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "SET LOCAL hnsw.iterative_scan = relaxed_order"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 		return err
 	})
-	if err != nil {
+	b.Queue("COMMIT")
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("search: vector: %w", err)
 	}
 	return out, nil

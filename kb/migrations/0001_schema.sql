@@ -37,18 +37,18 @@ CREATE TABLE kb_chunks (
     kind       text NOT NULL,
     trust      smallint NOT NULL,
     pg_version text NOT NULL DEFAULT '',
-    -- heading words weigh A, body words D. The simple vector removes
-    -- underscores first so identifiers (pg_stat_statements, lock_timeout)
-    -- become single unstemmed lexemes (pgstatstatements, locktimeout).
-    tsv_en     tsvector GENERATED ALWAYS AS (
-                   setweight(to_tsvector('english'::regconfig, heading), 'A') ||
-                   setweight(to_tsvector('english'::regconfig, body), 'D')) STORED,
-    tsv_simple tsvector GENERATED ALWAYS AS (
-                   setweight(to_tsvector('simple'::regconfig, translate(heading, '_', '')), 'A') ||
-                   setweight(to_tsvector('simple'::regconfig, translate(body, '_', '')), 'D')) STORED,
+    -- Full text: tsv_en covers heading and body (english stems); tsv_head
+    -- the heading path alone, so heading matches can count more; tsv_simple
+    -- removes underscores first so identifiers (pg_stat_statements,
+    -- lock_timeout) become single unstemmed lexemes (pgstatstatements).
+    -- Slashes become spaces: the parser would read SET/DROP as one file name.
+    tsv_en     tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, translate(heading || ' ' || body, '/', ' '))) STORED,
+    tsv_head   tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, translate(heading, '/', ' '))) STORED,
+    tsv_simple tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, translate(translate(heading || ' ' || body, '_', ''), '/', ' '))) STORED,
     UNIQUE (source_id, ord)
 );
 CREATE INDEX kb_chunks_tsv_en ON kb_chunks USING gin (tsv_en);
+CREATE INDEX kb_chunks_tsv_head ON kb_chunks USING gin (tsv_head);
 CREATE INDEX kb_chunks_tsv_simple ON kb_chunks USING gin (tsv_simple);
 
 -- Embedding models in use. Each gets its own partial HNSW expression index
