@@ -3,6 +3,7 @@ package dblab_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +37,12 @@ ANALYZE orders;`
 
 // BenchmarkMigration compares the wall time of the same migration run
 // plainly (one connection, statement by statement, as a tool would) and
-// under Experiment's measurement. Each iteration gets a fresh clone,
-// made outside the timer. The difference is the tracing overhead.
+// under Experiment's measurement: with lock sampling (the default),
+// without it, and with the traffic probe. Each iteration runs every
+// variant once, in turn, on fresh clones made outside the timing, so that
+// the noise of a shared machine hits all variants alike; the medians are
+// reported as plain_ms, measured_ms, nosampling_ms, probe_ms and the
+// overhead of measuring as overhead_ms.
 func BenchmarkMigration(b *testing.B) {
 	db := pgtest.New(b)
 	db.Exec(b, benchSchema)
@@ -46,57 +51,69 @@ func BenchmarkMigration(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := sqlparse.ParseFile("bench.sql", []byte(benchMigration), sqlparse.Options{})
-	fresh := func(b *testing.B) *dblab.Clone {
-		b.StopTimer()
-		defer b.StartTimer()
-		c, err := p.Clone(context.Background(), dblab.CloneRequest{TTL: time.Hour})
+	plain := func(c *dblab.Clone) {
+		conn, err := pgx.Connect(context.Background(), c.DSN)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return c
-	}
-	release := func(b *testing.B, c *dblab.Clone) {
-		b.StopTimer()
-		defer b.StartTimer()
-		if err := c.Release(context.Background()); err != nil {
-			b.Fatal(err)
+		defer conn.Close(context.Background())
+		for _, st := range f.Up() {
+			if _, err := conn.PgConn().Exec(context.Background(), st.SQL).ReadAll(); err != nil {
+				b.Fatalf("%s: %v", st.Text, err)
+			}
 		}
 	}
-	b.Run("plain", func(b *testing.B) {
-		for b.Loop() {
-			c := fresh(b)
-			conn, err := pgx.Connect(context.Background(), c.DSN)
+	measured := func(opts dblab.Options) func(c *dblab.Clone) {
+		return func(c *dblab.Clone) {
+			res, err := dblab.Experiment(context.Background(), c, []*sqlparse.File{f}, opts)
+			if err != nil || res.Stopped != "" {
+				b.Fatalf("experiment: %v %s", err, res.Stopped)
+			}
+		}
+	}
+	variants := []struct {
+		metric string
+		run    func(*dblab.Clone)
+	}{
+		{"plain_ms", plain},
+		{"measured_ms", measured(dblab.Options{})},
+		{"nosampling_ms", measured(dblab.Options{SampleInterval: -1})},
+		{"probe_ms", measured(dblab.Options{ProbeTraffic: true})},
+	}
+	times := make([][]float64, len(variants))
+	for b.Loop() {
+		for i, v := range variants {
+			b.StopTimer()
+			c, err := p.Clone(context.Background(), dblab.CloneRequest{TTL: time.Hour})
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, st := range f.Up() {
-				if _, err := conn.PgConn().Exec(context.Background(), st.SQL).ReadAll(); err != nil {
-					b.Fatalf("%s: %v", st.Text, err)
-				}
+			b.StartTimer()
+			start := time.Now()
+			v.run(c)
+			times[i] = append(times[i], float64(time.Since(start).Microseconds())/1000)
+			b.StopTimer()
+			if err := c.Release(context.Background()); err != nil {
+				b.Fatal(err)
 			}
-			conn.Close(context.Background())
-			release(b, c)
+			b.StartTimer()
 		}
-	})
-	for _, tc := range []struct {
-		name string
-		opts dblab.Options
-	}{
-		{"measured", dblab.Options{}},
-		{"measured-no-sampling", dblab.Options{SampleInterval: -1}},
-		{"measured-probe", dblab.Options{ProbeTraffic: true}},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			for b.Loop() {
-				c := fresh(b)
-				res, err := dblab.Experiment(context.Background(), c, []*sqlparse.File{f}, tc.opts)
-				if err != nil || res.Stopped != "" {
-					b.Fatalf("experiment: %v %s", err, res.Stopped)
-				}
-				release(b, c)
-			}
-		})
 	}
+	med := make([]float64, len(variants))
+	for i, v := range variants {
+		med[i] = median(times[i])
+		b.ReportMetric(med[i], v.metric)
+	}
+	b.ReportMetric(med[1]-med[0], "overhead_ms")
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
 }
 
 // BenchmarkClone measures local clone creation (CREATE DATABASE …

@@ -21,6 +21,11 @@ type probeWait struct {
 // table takes well under a millisecond on loopback.
 const minProbeWait = 2 * time.Millisecond
 
+// probePause separates rounds of probes: often enough to catch any wait
+// longer than itself, rarely enough not to compete with the migration
+// for CPU on a small clone host.
+const probePause = 25 * time.Millisecond
+
 // prober plays traffic while the migration runs: one session repeatedly
 // reads one row of every existing table the migration has locked so far
 // (SELECT … LIMIT 1, ACCESS SHARE like any query), another takes the
@@ -126,7 +131,7 @@ func (p *prober) loop(ctx context.Context, conn *pgx.Conn, kind string) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(probePause):
 		}
 	}
 }
