@@ -6,4 +6,5 @@ var transactionRules = []*Rule{
 	transactionNesting,
 	uncommittedTransaction,
 	duplicateColumn,
+	enumValueUsedInSameTx,
 }
