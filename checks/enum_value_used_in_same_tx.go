@@ -15,7 +15,7 @@ var enumValueUsedInSameTx = &Rule{
 	Why: "From PostgreSQL 12, ALTER TYPE … ADD VALUE may run inside a transaction block, but the new value cannot be used " +
 		"until the transaction commits: the statement that uses it fails with SQLSTATE 55P04 (unsafe use of new value), " +
 		"and the migration fails at deploy time.",
-	Fix: "Commit between adding the value and using it: put the statements that use it in the next migration.",
+	Fix:     "Commit between adding the value and using it: put the statements that use it in the next migration.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertype.html#SQL-ALTERTYPE-NOTES",
 	Check: func(p *Pass) {
 		if !p.Stmt.InTransaction || !p.Settings.PGVersion.AtLeast(12, 0) {
