@@ -232,3 +232,27 @@ func TestCommandText(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkHandleIgnored is the receiver's own cost for the most common
+// delivery (an MR update without new commits), without the network.
+func BenchmarkHandleIgnored(b *testing.B) {
+	body, err := os.ReadFile("testdata/mr_update_mergestatus.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := NewHandler(Options{Secret: secret, Enqueuer: &fakeQueue{}, Metrics: NewMetrics()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/webhook/gitlab", strings.NewReader(string(body)))
+		r.Header.Set("X-Gitlab-Event", "Merge Request Hook")
+		r.Header.Set("X-Gitlab-Token", secret)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
