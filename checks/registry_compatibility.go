@@ -13,7 +13,6 @@ var compatibilityRules = []*Rule{
 	dropSchema,
 	dropTable,
 	enumValueAppend,
-	enumValueInTransaction,
 	onDeleteCascade,
 	renameColumn,
 	renameEnumValue,
