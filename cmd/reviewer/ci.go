@@ -99,6 +99,10 @@ func (e ciEnv) canPost() bool {
 // writes the Code Quality and JUnit reports, and exits with the gate's
 // code: 0 pass, 1 blocking findings, 2 error.
 func runCI(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	return ciMain(ctx, args, os.Getenv, stdout, stderr)
+}
+
+func ciMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ci", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -124,7 +128,7 @@ func runCI(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	env, err := readCIEnv(os.Getenv)
+	env, err := readCIEnv(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "reviewer ci: %v\n", err)
 		return exitError

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"gitlab.com/pgai/reviewer/checks"
+	"gitlab.com/pgai/reviewer/internal/gitlab/gitlabtest"
 )
 
 func TestServiceConfigPrecedence(t *testing.T) {
@@ -93,5 +96,68 @@ func TestCIEnv(t *testing.T) {
 	env["CI_MERGE_REQUEST_IID"] = "x"
 	if _, err := readCIEnv(func(k string) string { return env[k] }); err == nil {
 		t.Error("bad CI_MERGE_REQUEST_IID accepted")
+	}
+}
+
+func TestCI(t *testing.T) {
+	t.Parallel()
+	const (
+		tok  = "glpat-ci"
+		pid  = 12
+		iid  = 34
+		base = "b000000000000000000000000000000000000000"
+		head = "h111111111111111111111111111111111111111"
+	)
+	mig := "SET lock_timeout = '2s';\nCREATE INDEX idx_a ON orders (a);\n"
+	var cfg strings.Builder
+	cfg.WriteString("rules:\n")
+	for _, r := range checks.All() {
+		if r.ID != "index-create-nonconcurrent" {
+			fmt.Fprintf(&cfg, "  %s: off\n", r.ID)
+		}
+	}
+	for _, tt := range []struct {
+		name      string
+		token     string
+		wantNotes int
+	}{{"posts with a token", tok, 2}, {"reports only without a token", "", 0}} { // summary + one inline thread
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			gl := gitlabtest.New(t)
+			gl.AddUser(tok, gitlabtest.User{ID: 9, Username: "project_12_bot"})
+			gl.SetFile(pid, base, ".pgai.yml", cfg.String())
+			gl.AddMR(gitlabtest.MR{ProjectID: pid, IID: iid, BaseSHA: base})
+			gl.Push(pid, iid, head, gitlabtest.Change{Path: "db/migrations/002_idx.sql", Content: mig})
+			dir := t.TempDir()
+			for p, c := range map[string]string{".pgai.yml": cfg.String(), "db/migrations/002_idx.sql": mig} {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := map[string]string{"CI_SERVER_URL": gl.URL, "CI_PROJECT_ID": "12", "CI_MERGE_REQUEST_IID": "34",
+				"CI_COMMIT_SHA": head, "CI_PROJECT_DIR": dir, "PGAI_GITLAB_TOKEN": tt.token}
+			cq, junit := filepath.Join(dir, "cq.json"), filepath.Join(dir, "junit.xml")
+			var stdout, stderr bytes.Buffer
+			code := ciMain(t.Context(), []string{"-codequality", cq, "-junit", junit}, func(k string) string { return env[k] }, &stdout, &stderr)
+			if code != exitBlocking {
+				t.Fatalf("exit %d, want %d (blocking)\nstdout:\n%s\nstderr:\n%s", code, exitBlocking, stdout.String(), stderr.String())
+			}
+			b, err := os.ReadFile(cq)
+			if err != nil || !strings.Contains(string(b), "index-create-nonconcurrent") {
+				t.Errorf("code quality report: %v\n%s", err, b)
+			}
+			if _, err := os.Stat(junit); err != nil {
+				t.Errorf("junit report: %v", err)
+			}
+			if n := len(gl.Notes(pid, iid)); n != tt.wantNotes {
+				t.Errorf("%d notes, want %d", n, tt.wantNotes)
+			}
+			if tt.token == "" && !strings.Contains(stderr.String(), "PGAI_GITLAB_TOKEN is not set") {
+				t.Errorf("no hint about the token:\n%s", stderr.String())
+			}
+		})
 	}
 }
