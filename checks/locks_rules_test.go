@@ -65,3 +65,38 @@ func TestLockRuleSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerLearn checks that a file passed to Learn (an unchanged
+// migration of a merge request) is not reported on but teaches the rules
+// its schema.
+func TestRunnerLearn(t *testing.T) {
+	t.Parallel()
+	old := sqlparse.ParseFile("001.sql", []byte("CREATE TABLE items (id bigint PRIMARY KEY, sku varchar(20));\nCREATE INDEX items_sku_idx ON items (sku);"), sqlparse.Options{})
+	change := "ALTER TABLE items ALTER COLUMN sku TYPE varchar(40);"
+	tests := []struct {
+		name  string
+		learn bool
+		want  int
+	}{
+		{"schema learned: widening is binary-coercible", true, 0},
+		{"schema unknown: the change may rewrite", false, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := NewRunner(Settings{})
+			if tc.learn {
+				r.Learn(old)
+			}
+			got := 0
+			for _, f := range r.File(sqlparse.ParseFile("002.sql", []byte(change), sqlparse.Options{})) {
+				if f.Rule == "alter-column-type" {
+					got++
+				}
+			}
+			if got != tc.want {
+				t.Errorf("alter-column-type findings = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

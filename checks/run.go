@@ -73,6 +73,21 @@ func (r *Runner) File(f *sqlparse.File) []Finding {
 	return out
 }
 
+// Learn records what a file does to the schema without checking it: a
+// caller that reports only on some files (the files a merge request
+// changes) passes the others here, in run order, so that rules know the
+// tables, column types and indexes that earlier migrations created.
+func (r *Runner) Learn(f *sqlparse.File) {
+	if !f.Analysed {
+		return
+	}
+	for _, st := range f.Statements {
+		if st.Part == sqlparse.PartUp && st.Node != nil {
+			r.cat.apply(st.Node)
+		}
+	}
+}
+
 func enabledRules(s *Settings) []*Rule {
 	var out []*Rule
 	for _, r := range All() {

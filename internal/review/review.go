@@ -106,6 +106,7 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			}
 		}
 		if len(keep) > 0 && !keep[filepath.ToSlash(filepath.Clean(f.Path))] {
+			runner.Learn(f) // unchanged: not reported, but its schema counts
 			return nil
 		}
 		files = append(files, report.FileOf(f))
