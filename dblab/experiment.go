@@ -217,6 +217,7 @@ func Experiment(ctx context.Context, c *Clone, files []*sqlparse.File, opts Opti
 	if r.probe != nil {
 		r.attributeProbe(r.probe.stop())
 	}
+	collapseLocks(r.res.Measurements)
 	r.res.Findings = Derive(r.res, opts.Thresholds)
 	if runErr != nil {
 		return r.res, fmt.Errorf("experiment on clone %s: %w", c.ID, runErr)
@@ -615,7 +616,7 @@ func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Sta
 			return err
 		}
 	}
-	m.InTransaction = r.txStatus() != 'I' && !wrap
+	m.InTransaction = r.txStatus() != 'I' && !wrap && kind != kindTxEnd
 	if kind == kindTxStart {
 		m.InTransaction = true
 	}
@@ -857,6 +858,38 @@ func (r *runner) names(ctx context.Context, oids []uint32) map[uint32]*relInfo {
 		}
 	}
 	return out
+}
+
+// collapseLocks keeps, for each relation of a statement, its strongest
+// lock, and a weaker one only when it was held longer (taken earlier):
+// PostgreSQL also records the weaker locks a statement took on its way
+// (ACCESS SHARE to look the table up, then ACCESS EXCLUSIVE), which say
+// nothing more. Locks are sorted by relation, strongest first.
+func collapseLocks(ms []Measurement) {
+	for i := range ms {
+		locks := ms[i].Locks
+		sort.SliceStable(locks, func(a, b int) bool {
+			if locks[a].Relation != locks[b].Relation {
+				return locks[a].Relation < locks[b].Relation
+			}
+			return LockStrength(locks[a].Mode) > LockStrength(locks[b].Mode)
+		})
+		keep := locks[:0]
+		var rel string
+		var longest float64
+		for _, l := range locks {
+			if l.Relation != rel {
+				rel, longest = l.Relation, l.HeldMS
+				keep = append(keep, l)
+				continue
+			}
+			if l.HeldMS > longest {
+				longest = l.HeldMS
+				keep = append(keep, l)
+			}
+		}
+		ms[i].Locks = keep
+	}
 }
 
 func relKind(k byte) string {

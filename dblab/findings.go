@@ -138,7 +138,7 @@ func Derive(r *Result, th Thresholds) []checks.Finding {
 				sev = checks.Error
 			}
 			f := newFinding(SlowMigration, sev, &Measurement{Path: fr.Path, Line: 1}, th,
-				fmt.Sprintf("The migration ran %s on the clone, over the %s limit for a regular migration.", human(d), th.Migration),
+				fmt.Sprintf("The migration ran %s on the clone, over the %s limit for a regular migration.", human(d), human(th.Migration)),
 				map[string]any{"duration_ms": fr.DurationMS, "statements": fr.Statements})
 			out = append(out, f)
 		}
@@ -239,7 +239,7 @@ func rewriteFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, b
 		}
 		desc := fmt.Sprintf("%s (%s, ~%s rows)", t, humanBytes(bytes), humanCount(rows))
 		if l := strongestLock(m, t); l != nil {
-			desc += fmt.Sprintf(" under %s held %s, blocking %s", l.Mode, humanMS(l.HeldMS), strings.Join(l.Blocks, ", "))
+			desc += fmt.Sprintf(" under %s held %s, which blocks %s", l.Mode, humanMS(l.HeldMS), blocksText(l.Blocks))
 		}
 		parts = append(parts, desc)
 	}
@@ -273,14 +273,29 @@ func lockFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, bool
 	if m.InTransaction {
 		until = "from this statement until its transaction ended"
 	}
-	msg := fmt.Sprintf("Measured on the clone: %s on %s held %s (%s): %s on %s blocked for that long.",
-		worst.Mode, worst.Relation, humanMS(worst.HeldMS), until, strings.Join(worst.Blocks, " and "), worst.Relation)
+	msg := fmt.Sprintf("Measured on the clone: %s on %s held %s (%s): %s on %s were blocked for that long.",
+		worst.Mode, worst.Relation, humanMS(worst.HeldMS), until, blocksText(worst.Blocks), worst.Relation)
 	for _, b := range m.Blocked {
 		if b.Relation == worst.Relation {
 			msg += fmt.Sprintf(" A concurrent %s on %s waited %s.", b.Kind, b.Relation, humanMS(b.MaxWaitMS))
 		}
 	}
 	return newFinding(LongLockHold, sev, m, th, msg, evidenceOf(m)), true
+}
+
+// blocksText says "reads, writes and DDL".
+func blocksText(blocks []string) string {
+	words := make([]string, len(blocks))
+	for i, b := range blocks {
+		words[i] = b
+		if b == "ddl" {
+			words[i] = "DDL"
+		}
+	}
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 func blocksTraffic(l *Lock) bool {
@@ -308,9 +323,9 @@ func slowFinding(m *Measurement, th Thresholds) (checks.Finding, bool) {
 	if m.DurationMS <= ms(limit) {
 		return checks.Finding{}, false
 	}
-	msg := fmt.Sprintf("Measured on the clone: the statement ran %s, over the %s limit for a statement in a migration.", humanMS(m.DurationMS), limit)
+	msg := fmt.Sprintf("Measured on the clone: the statement ran %s, over the %s limit for a statement in a migration.", humanMS(m.DurationMS), human(limit))
 	if m.Rows >= 0 {
-		msg += fmt.Sprintf(" It processed %s rows.", humanCount(m.Rows))
+		msg += fmt.Sprintf(" Rows processed: %s.", humanCount(m.Rows))
 	}
 	return newFinding(SlowStatement, checks.Warning, m, th, msg, evidenceOf(m)), true
 }
@@ -491,7 +506,7 @@ func locksSummary(m *Measurement) string {
 		if l.Kind != "table" && l.Kind != "partitioned table" {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s on %s held %s (blocks %s)", l.Mode, l.Relation, humanMS(l.HeldMS), strings.Join(l.Blocks, ", ")))
+		parts = append(parts, fmt.Sprintf("%s on %s held %s (blocks %s)", l.Mode, l.Relation, humanMS(l.HeldMS), blocksText(l.Blocks)))
 	}
 	if len(parts) == 0 {
 		return ""

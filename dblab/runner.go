@@ -24,6 +24,17 @@ type Runner struct {
 	Sweep bool
 }
 
+// WithRequest returns a copy of the runner whose clones are named for req
+// (one merge request and commit of a long-running worker).
+func (r *Runner) WithRequest(req CloneRequest) *Runner {
+	c := *r
+	if req.TTL == 0 {
+		req.TTL = r.Request.TTL
+	}
+	c.Request = req
+	return &c
+}
+
 // Experiment clones, runs the files, releases the clone and returns the
 // measurements and the static findings merged with the measured ones.
 func (r *Runner) Experiment(ctx context.Context, files []*sqlparse.File, static []checks.Finding) ([]Measurement, []checks.Finding, error) {
