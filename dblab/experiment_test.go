@@ -419,3 +419,69 @@ func TestToolCommitFailure(t *testing.T) {
 		t.Errorf("experiment-failed findings (-want +got):\n%s", diff)
 	}
 }
+
+// TestMergeWithRules runs the real static rules and the experiment on the
+// same migration: the rule ids line up, and each prediction is confirmed
+// or refuted by what the clone measured.
+func TestMergeWithRules(t *testing.T) {
+	t.Parallel()
+	_, c := clone(t, `CREATE TABLE t (id int PRIMARY KEY, v int, s varchar(10));
+		INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 1000) g;
+		CREATE TABLE parent (id int PRIMARY KEY); CREATE TABLE child (id int PRIMARY KEY, parent_id int);
+		INSERT INTO parent SELECT generate_series(1, 10); INSERT INTO child SELECT g, g % 10 + 1 FROM generate_series(1, 1000) g`)
+	src := "ALTER TABLE t ALTER COLUMN v TYPE bigint;\n" +
+		"ALTER TABLE t ALTER COLUMN s TYPE text;\n" +
+		"ALTER TABLE t ADD COLUMN n bigserial;\n" +
+		"ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id);\n" +
+		"CREATE INDEX t_v ON t (v);\n"
+	f := parse(t, "migrations/001.sql", src, sqlparse.Options{})
+	static := checks.Run([]*sqlparse.File{f}, checks.Settings{}).Findings
+	res, err := dblab.Experiment(t.Context(), c, []*sqlparse.File{f}, dblab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := dblab.Merge(static, res, dblab.Thresholds{})
+	find := func(rule string, line int) *checks.Finding {
+		for i := range merged {
+			if merged[i].Rule == rule && merged[i].Line == line {
+				return &merged[i]
+			}
+		}
+		t.Errorf("no %s finding on line %d among %d findings", rule, line, len(merged))
+		return nil
+	}
+	tests := []struct {
+		rule      string
+		line      int
+		confirmed bool
+		refuted   bool
+		contains  string
+	}{
+		{"alter-column-type", 1, true, false, "rewrote t"},
+		{"alter-column-type", 2, false, true, "No rewrite measured"},
+		{"add-column-rewriting-kind", 3, true, false, "rewrote t"},
+		{"fk-validated-inline", 4, true, false, "ShareRowExclusiveLock on parent"},
+		{"index-create-nonconcurrent", 5, false, false, "ShareLock on t"},
+	}
+	for _, tt := range tests {
+		f := find(tt.rule, tt.line)
+		if f == nil {
+			continue
+		}
+		if (f.Evidence["confirmed"] == true) != tt.confirmed || (f.Evidence["refuted"] == true) != tt.refuted || !strings.Contains(f.Message, tt.contains) {
+			t.Errorf("%s line %d: confirmed=%v refuted=%v message %q; want confirmed=%v refuted=%v containing %q",
+				tt.rule, tt.line, f.Evidence["confirmed"], f.Evidence["refuted"], f.Message, tt.confirmed, tt.refuted, tt.contains)
+		}
+		if f.Evidence["measured"] != true || f.Evidence["duration_ms"] == nil {
+			t.Errorf("%s line %d lacks measured evidence: %v", tt.rule, tt.line, f.Evidence)
+		}
+		if tt.refuted && (f.Severity != checks.Info || f.Blocking) {
+			t.Errorf("%s line %d refuted but still %s blocking=%v", tt.rule, tt.line, f.Severity, f.Blocking)
+		}
+	}
+	for _, f := range merged {
+		if f.Rule == "observed-rewrite" {
+			t.Errorf("observed-rewrite on line %d not folded into the static rewrite finding", f.Line)
+		}
+	}
+}
