@@ -30,7 +30,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -120,11 +119,22 @@ func run(ctx context.Context) error {
 	}
 	env := append(os.Environ(), "PGAI_GITLAB_URL="+gl.URL, "PGAI_GITLAB_TOKEN="+token, "PGAI_WEBHOOK_SECRET="+secret,
 		"PGAI_DATABASE_URL="+dbURL, "PGAI_LISTEN_ADDR="+addr)
-	var logBuf syncBuffer
+	// The children log to a file, as in production (a pipe read by this
+	// busy process would stall their log writes).
+	logFile, err := os.CreateTemp("", "pgai-load-*.log")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(logFile.Name())
+	defer logFile.Close()
+	logTail := func() string {
+		b, _ := os.ReadFile(logFile.Name())
+		return tail(string(b))
+	}
 	startProc := func(name string, args ...string) (func(), error) {
 		cmd := exec.Command(name, args...)
 		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = io.Discard, &logBuf
+		cmd.Stdout, cmd.Stderr = io.Discard, logFile
 		if *keep {
 			cmd.Stderr = os.Stderr
 		}
@@ -166,7 +176,7 @@ func run(ctx context.Context) error {
 	}
 	url := "http://" + addr
 	if err := waitReady(ctx, url); err != nil {
-		return fmt.Errorf("%w\n%s", err, tail(logBuf.String()))
+		return fmt.Errorf("%w\n%s", err, logTail())
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns}, Timeout: 15 * time.Second}
 	tpl, err := loadTemplates()
@@ -193,7 +203,7 @@ func run(ctx context.Context) error {
 			break
 		}
 		if time.Since(start) > time.Minute {
-			return fmt.Errorf("no summary for the 10-migration MR after a minute\n%s", tail(logBuf.String()))
+			return fmt.Errorf("no summary for the 10-migration MR after a minute\n%s", logTail())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -369,6 +379,17 @@ func run(ctx context.Context) error {
 	fmt.Printf("sent %d deliveries in %.1f s (%.0f/s target %d/s) over %d connections\n", total, sendTime.Seconds(), float64(total)/sendTime.Seconds(), *rate, *conns)
 	fmt.Printf("ack latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", ms(pct(0.50)), ms(pct(0.99)), ms(lats[len(lats)-1]))
 	fmt.Printf("answers: %v; transport errors %d\n", codes, transport)
+	var queued []time.Duration
+	for _, r := range results {
+		if r.err == nil && r.code == http.StatusAccepted {
+			queued = append(queued, r.lat)
+		}
+	}
+	sort.Slice(queued, func(i, j int) bool { return queued[i] < queued[j] })
+	if len(queued) > 0 {
+		fmt.Printf("ack latency of the %d deliveries that queued a review (database insert): p50 %.2f ms, p99 %.2f ms\n",
+			len(queued), ms(queued[len(queued)/2]), ms(queued[min(len(queued)-1, len(queued)*99/100)]))
+	}
 	fmt.Printf("pushed heads %d; reviewed %d (runs %d: %v) in %.1f s after the last delivery; jobs discarded/cancelled %d\n",
 		heads, distinct, runs, outcomes, time.Since(drainStart).Seconds(), discarded)
 	lost := non2xx + transport + (heads - distinct)
@@ -377,24 +398,6 @@ func run(ctx context.Context) error {
 		return errors.New("FAILED: lost deliveries or duplicate reviews")
 	}
 	return nil
-}
-
-// syncBuffer collects the children's logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

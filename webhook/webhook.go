@@ -213,6 +213,18 @@ func (h *Handler) handle(r *http.Request, event string) outcome {
 	if key != "" && h.seen.has(key) {
 		return outcome{status: http.StatusOK, label: "duplicate", reason: "Idempotency-Key seen"}
 	}
+	// The second update event of a push carries a new key but the same
+	// head: known heads are answered from memory too.
+	var headKey string
+	if task.Review != nil {
+		headKey = fmt.Sprintf("head %d %d %s", task.Review.ProjectID, task.Review.MRIID, task.Review.HeadSHA)
+		if h.seen.has(headKey) {
+			if key != "" {
+				h.seen.add(key)
+			}
+			return outcome{status: http.StatusOK, label: "duplicate", reason: "head already queued"}
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.EnqueueTimeout)
 	defer cancel()
 	dup, err := h.o.Enqueuer.Enqueue(ctx, *task)
@@ -222,6 +234,9 @@ func (h *Handler) handle(r *http.Request, event string) outcome {
 	}
 	if key != "" {
 		h.seen.add(key)
+	}
+	if headKey != "" {
+		h.seen.add(headKey)
 	}
 	if dup {
 		return outcome{status: http.StatusOK, label: "duplicate", reason: "already queued"}
@@ -398,9 +413,10 @@ func (h *Handler) noteTask(body []byte) (*Task, string, error) {
 	return &Task{Command: cmd}, "command", nil
 }
 
-// keyCache remembers recent delivery keys (bounded, oldest forgotten
-// first). It saves a database round trip for GitLab's re-deliveries; the
-// queue's unique keys are what make duplicates harmless across replicas.
+// keyCache remembers recent delivery keys and MR heads (bounded, oldest
+// forgotten first). It saves a database round trip for GitLab's
+// re-deliveries and double events; the queue's unique keys are what make
+// duplicates harmless across replicas and restarts.
 type keyCache struct {
 	mu   sync.Mutex
 	max  int
