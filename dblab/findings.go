@@ -401,29 +401,38 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 	if r == nil {
 		return static
 	}
+	// Statements are matched by path, line and column (several may share
+	// a line), else by path and line.
 	type pos struct {
-		path string
-		line int
+		path      string
+		line, col int
 	}
 	byPos := map[pos]*Measurement{}
 	for i := range r.Measurements {
 		m := &r.Measurements[i]
-		byPos[pos{m.Path, m.Line}] = m
+		byPos[pos{m.Path, m.Line, max(m.Column, 1)}] = m
+		if _, ok := byPos[pos{m.Path, m.Line, 0}]; !ok {
+			byPos[pos{m.Path, m.Line, 0}] = m
+		}
 	}
 	measured := Derive(r, th)
 	measuredAt := map[pos][]int{}
 	for i, f := range measured {
-		measuredAt[pos{f.Path, f.Line}] = append(measuredAt[pos{f.Path, f.Line}], i)
+		k := pos{f.Path, f.Line, f.Column}
+		measuredAt[k] = append(measuredAt[k], i)
 	}
 	folded := map[int]bool{}
 	out := make([]checks.Finding, 0, len(static)+len(measured))
 	for _, s := range static {
-		p := pos{s.Path, s.Line}
-		m := byPos[p]
+		m := byPos[pos{s.Path, s.Line, s.Column}]
+		if m == nil {
+			m = byPos[pos{s.Path, s.Line, 0}]
+		}
 		if m == nil {
 			out = append(out, s)
 			continue
 		}
+		p := pos{m.Path, m.Line, max(m.Column, 1)}
 		ev := map[string]any{}
 		for k, v := range s.Evidence {
 			ev[k] = v

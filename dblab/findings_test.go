@@ -187,3 +187,25 @@ func TestSlowMigration(t *testing.T) {
 		t.Errorf("25 min migration severity %s, want error", got[0].Severity)
 	}
 }
+
+// TestMergeSameLine: two statements on one line are told apart by column.
+func TestMergeSameLine(t *testing.T) {
+	t.Parallel()
+	r := result(
+		dblab.Measurement{Path: path, Line: 1, Column: 1, DurationMS: 1, Rewritten: []string{}},
+		dblab.Measurement{Path: path, Line: 1, Column: 42, DurationMS: 1, Rewritten: []string{"small"}},
+	)
+	static := []checks.Finding{
+		{Rule: "alter-column-type", Severity: checks.Error, Path: path, Line: 1, Column: 1, Message: "First."},
+		{Rule: "alter-column-type", Severity: checks.Error, Path: path, Line: 1, Column: 42, Message: "Second."},
+	}
+	got := dblab.Merge(static, r, dblab.Thresholds{})
+	var states []string
+	for _, f := range got {
+		states = append(states, f.Rule+" "+f.Severity.String())
+	}
+	want := []string{"alter-column-type info", "alter-column-type error"}
+	if diff := cmp.Diff(want, states); diff != "" {
+		t.Errorf("Merge (-want +got):\n%s", diff)
+	}
+}
