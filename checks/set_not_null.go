@@ -31,6 +31,11 @@ var setNotNull = &Rule{
 			if pg12 && t.ProvedNotNull(c.Name) {
 				continue
 			}
+			if col := t.Column(c.Name); col != nil && col.NotNull {
+				// Already NOT NULL (an earlier migration said so): PostgreSQL
+				// sees nothing to do and skips the scan.
+				continue
+			}
 			table, col := RelName(rv), quoteIdent(c.Name)
 			name := DefaultConstraintName(rv.Relname, []string{c.Name}, "_not_null")
 			steps := fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;", table, name, col)
