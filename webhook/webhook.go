@@ -318,7 +318,9 @@ func (h *Handler) mergeRequestTask(body []byte) (*Task, string, error) {
 		pid = ev.Project.ID
 	}
 	if pid == 0 || a.IID == 0 || a.LastCommit.ID == "" {
-		return nil, "", errors.New("merge request event: missing project, iid or last commit")
+		// Answered 200 like any ignored event: failures would get the
+		// hook disabled for everyone.
+		return nil, "merge request event without project, iid or last commit", nil
 	}
 	return &Task{Review: &review.Job{ProjectID: pid, MRIID: a.IID, HeadSHA: a.LastCommit.ID}}, why, nil
 }
@@ -401,7 +403,7 @@ func (h *Handler) noteTask(body []byte) (*Task, string, error) {
 		pid = ev.Project.ID
 	}
 	if pid == 0 || ev.MergeRequest.IID == 0 || a.ID == 0 {
-		return nil, "", errors.New("note event: missing project, merge request or note id")
+		return nil, "note event without project, merge request or note id", nil
 	}
 	cmd := &Command{
 		ProjectID: pid, MRIID: ev.MergeRequest.IID, NoteID: a.ID, DiscussionID: a.DiscussionID,
