@@ -332,6 +332,27 @@ func run(ctx context.Context) error {
 		return lats[min(len(lats)-1, int(p*float64(len(lats))))]
 	}
 
+	// The receiver's own view (from request read to answer written).
+	if resp, err := http.Get(url + "/metrics"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		buckets := map[string]float64{}
+		var count float64
+		for _, l := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(l, `pgai_webhook_ack_seconds_bucket{le="`); ok {
+				le, v, _ := strings.Cut(rest, `"} `)
+				buckets[le], _ = strconv.ParseFloat(v, 64)
+			}
+			if v, ok := strings.CutPrefix(l, "pgai_webhook_ack_seconds_count "); ok {
+				count, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		if count > 0 {
+			fmt.Printf("server-side handling time: %.2f%% within 2 ms, %.2f%% within 5 ms, %.2f%% within 20 ms (of %.0f)\n",
+				100*buckets["0.002"]/count, 100*buckets["0.005"]/count, 100*buckets["0.02"]/count, count)
+		}
+	}
+
 	// 3. Drain: every pushed head must get exactly one review run.
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
