@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
 var dataDependentUnique = &Rule{
@@ -116,6 +118,13 @@ func snapshotUniqueKeys(p *Pass) {
 		return
 	}
 	keys := map[string][][]string{}
+	if !addsUniqueKey(p.File) {
+		// Walking the whole catalog for every file made this rule
+		// quadratic in the size of a migration set; a file that adds no
+		// unique key never reads the snapshot.
+		p.State.SetValue(uniqueKeysKey, keys)
+		return
+	}
 	for name, t := range p.State.Catalog.Tables {
 		for _, ix := range t.Indexes {
 			if ix.Unique && len(ix.Columns) > 0 {
@@ -322,4 +331,28 @@ func nullTest(cols []string) string {
 		parts = append(parts, c+" IS NULL")
 	}
 	return strings.Join(parts, " OR ")
+}
+
+// addsUniqueKey reports whether a file creates a unique index or adds a
+// UNIQUE or PRIMARY KEY constraint: the statements this rule looks at.
+func addsUniqueKey(f *sqlparse.File) bool {
+	for _, st := range f.Statements {
+		if st.Node == nil {
+			continue
+		}
+		if idx := st.Node.GetIndexStmt(); idx != nil {
+			if idx.Unique {
+				return true
+			}
+			continue
+		}
+		_, cmds := AlterCmds(st.Node)
+		for _, c := range cmds {
+			if k := c.GetDef().GetConstraint(); c.Subtype == pg_query.AlterTableType_AT_AddConstraint && k != nil &&
+				(k.Contype == pg_query.ConstrType_CONSTR_UNIQUE || k.Contype == pg_query.ConstrType_CONSTR_PRIMARY) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,20 +5,40 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
-// robustForm returns the re-runnable form of a statement (IF [NOT] EXISTS,
-// OR REPLACE) and a short description, or "" when the statement is already
-// re-runnable or has no such form.
-func robustForm(n *pg_query.Node) (sql, what string) {
+// robustForm returns a short description of a statement that has a
+// re-runnable form (IF [NOT] EXISTS, OR REPLACE) and, when withSQL is
+// set, that form; "" when the statement is already re-runnable or has no
+// such form. The form is the statement's own text with the keywords added
+// where that edit is plain, else the deparsed tree.
+func robustForm(st *sqlparse.Statement, withSQL bool) (sql, what string) {
+	n := st.Node
+	// edit adds ins after the leading keywords, or deparses n after mutate.
+	edit := func(ins string, mutate func(*pg_query.Node), pattern ...kw) string {
+		if !withSQL {
+			return ""
+		}
+		if sql, ok := insertAfterKeywords(st, ins, pattern...); ok {
+			return sql
+		}
+		return SafeSQL(n, mutate)
+	}
 	switch s := n.Node.(type) {
 	case *pg_query.Node_CreateStmt:
 		if !s.CreateStmt.IfNotExists {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetCreateStmt().IfNotExists = true }), "CREATE TABLE " + RelName(s.CreateStmt.Relation)
+			return edit(" IF NOT EXISTS", func(c *pg_query.Node) { c.GetCreateStmt().IfNotExists = true },
+				must("create"), opt("global", "local"), opt("temp", "temporary", "unlogged"), must("table")), "CREATE TABLE " + RelName(s.CreateStmt.Relation)
 		}
 	case *pg_query.Node_IndexStmt:
 		if !s.IndexStmt.IfNotExists && s.IndexStmt.Idxname != "" {
-			sql := SafeSQL(n, func(c *pg_query.Node) { c.GetIndexStmt().IfNotExists = true })
+			if !withSQL {
+				return "", "CREATE INDEX " + s.IndexStmt.Idxname
+			}
+			sql := edit(" IF NOT EXISTS", func(c *pg_query.Node) { c.GetIndexStmt().IfNotExists = true },
+				must("create"), opt("unique"), must("index"), opt("concurrently"))
 			if s.IndexStmt.Concurrent {
 				// A failed concurrent build leaves an INVALID index that
 				// IF NOT EXISTS would silently keep.
@@ -28,27 +48,32 @@ func robustForm(n *pg_query.Node) (sql, what string) {
 		}
 	case *pg_query.Node_CreateSeqStmt:
 		if !s.CreateSeqStmt.IfNotExists {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetCreateSeqStmt().IfNotExists = true }), "CREATE SEQUENCE " + RelName(s.CreateSeqStmt.Sequence)
+			return edit(" IF NOT EXISTS", func(c *pg_query.Node) { c.GetCreateSeqStmt().IfNotExists = true },
+				must("create"), opt("temp", "temporary", "unlogged"), must("sequence")), "CREATE SEQUENCE " + RelName(s.CreateSeqStmt.Sequence)
 		}
 	case *pg_query.Node_CreateSchemaStmt:
 		if !s.CreateSchemaStmt.IfNotExists {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetCreateSchemaStmt().IfNotExists = true }), "CREATE SCHEMA " + s.CreateSchemaStmt.Schemaname
+			return edit(" IF NOT EXISTS", func(c *pg_query.Node) { c.GetCreateSchemaStmt().IfNotExists = true },
+				must("create"), must("schema")), "CREATE SCHEMA " + s.CreateSchemaStmt.Schemaname
 		}
 	case *pg_query.Node_CreateExtensionStmt:
 		if !s.CreateExtensionStmt.IfNotExists {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetCreateExtensionStmt().IfNotExists = true }), "CREATE EXTENSION " + s.CreateExtensionStmt.Extname
+			return edit(" IF NOT EXISTS", func(c *pg_query.Node) { c.GetCreateExtensionStmt().IfNotExists = true },
+				must("create"), must("extension")), "CREATE EXTENSION " + s.CreateExtensionStmt.Extname
 		}
 	case *pg_query.Node_DropStmt:
 		if !s.DropStmt.MissingOk {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetDropStmt().MissingOk = true }), "DROP " + strings.TrimPrefix(s.DropStmt.RemoveType.String(), "OBJECT_")
+			return edit(" IF EXISTS", func(c *pg_query.Node) { c.GetDropStmt().MissingOk = true },
+				must("drop"), opt("materialized", "foreign"),
+				must("table", "index", "view", "sequence", "type", "domain", "schema", "extension"), opt("concurrently")), "DROP " + strings.TrimPrefix(s.DropStmt.RemoveType.String(), "OBJECT_")
 		}
 	case *pg_query.Node_ViewStmt:
 		if !s.ViewStmt.Replace {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetViewStmt().Replace = true }), "CREATE VIEW " + RelName(s.ViewStmt.View)
+			return edit(" OR REPLACE", func(c *pg_query.Node) { c.GetViewStmt().Replace = true }, must("create")), "CREATE VIEW " + RelName(s.ViewStmt.View)
 		}
 	case *pg_query.Node_CreateFunctionStmt:
 		if !s.CreateFunctionStmt.Replace {
-			return SafeSQL(n, func(c *pg_query.Node) { c.GetCreateFunctionStmt().Replace = true }), "CREATE FUNCTION " + strings.Join(nodeStrings(s.CreateFunctionStmt.Funcname), ".")
+			return edit(" OR REPLACE", func(c *pg_query.Node) { c.GetCreateFunctionStmt().Replace = true }, must("create")), "CREATE FUNCTION " + strings.Join(nodeStrings(s.CreateFunctionStmt.Funcname), ".")
 		}
 	case *pg_query.Node_AlterTableStmt:
 		at := s.AlterTableStmt
@@ -76,6 +101,9 @@ func robustForm(n *pg_query.Node) (sql, what string) {
 		}
 		if !changed && len(pre) == 0 {
 			return "", ""
+		}
+		if !withSQL {
+			return "", what
 		}
 		sql := SafeSQL(n, func(c *pg_query.Node) {
 			for _, cmd := range c.GetAlterTableStmt().Cmds {
@@ -120,8 +148,8 @@ var nonIdempotentStmt = &Rule{
 			if st.Index < p.Stmt.Index || st.Node == nil || st.InTransaction || i == len(up)-1 {
 				continue
 			}
-			sql, what := robustForm(st.Node)
-			if sql == "" {
+			sql, what := robustForm(st, len(fixes) < 5)
+			if what == "" {
 				if st.Index == p.Stmt.Index {
 					return // report on the first non-idempotent statement
 				}
@@ -133,7 +161,7 @@ var nonIdempotentStmt = &Rule{
 				return
 			}
 			lines = append(lines, fmt.Sprintf("%d (%s)", st.Start.Line, what))
-			if len(fixes) < 5 {
+			if sql != "" {
 				fixes = append(fixes, sql)
 			}
 		}
