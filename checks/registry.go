@@ -42,7 +42,7 @@ func Lookup(id string) *Rule {
 }
 
 // coreRules are produced by the engine itself rather than by a Check.
-var coreRules = []*Rule{syntaxError, unusedIgnore, fileNotAnalysed}
+var coreRules = []*Rule{syntaxError, unusedIgnore, fileNotAnalysed, nonLinearHistory}
 
 var syntaxError = &Rule{
 	ID:       "syntax-error",

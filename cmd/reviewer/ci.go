@@ -211,18 +211,39 @@ func localCIReview(ctx context.Context, env ciEnv, exp review.Experimenter) (*re
 	if err != nil {
 		return nil, err
 	}
-	var paths []string
+	var paths, changedPaths, addedPaths []string
 	if env.diffBase != "" {
-		changed, err := gitChanged(ctx, env.projectDir, env.diffBase)
+		changed, err := gitChanged(ctx, env.projectDir, env.diffBase, "AMR")
 		if err != nil {
 			return nil, err
 		}
+		added, err := gitChanged(ctx, env.projectDir, env.diffBase, "A")
+		if err != nil {
+			return nil, err
+		}
+		dirs := map[string]bool{}
 		for _, p := range changed {
 			if mrreview.IsMigration(p, cfg) {
-				paths = append(paths, filepath.Join(env.projectDir, filepath.FromSlash(p)))
+				full := filepath.Join(env.projectDir, filepath.FromSlash(p))
+				changedPaths = append(changedPaths, full)
+				// Review the changed file among its siblings, so that it is
+				// ordered as its tool orders it and the schema of the
+				// migrations before it is known.
+				dir := filepath.Dir(full)
+				switch filepath.Base(dir) {
+				case "deploy", "revert", "verify": // a sqitch project
+					dir = filepath.Dir(dir)
+				}
+				if !dirs[dir] {
+					dirs[dir] = true
+					paths = append(paths, dir)
+				}
 			}
 		}
-		if len(paths) == 0 {
+		for _, p := range added {
+			addedPaths = append(addedPaths, filepath.Join(env.projectDir, filepath.FromSlash(p)))
+		}
+		if len(changedPaths) == 0 {
 			rep := report.New(nil, nil, nil)
 			rep.Commit = env.commitSHA
 			return rep, nil
@@ -233,13 +254,14 @@ func localCIReview(ctx context.Context, env ciEnv, exp review.Experimenter) (*re
 			paths = []string{env.projectDir}
 		}
 	}
-	return review.Run(ctx, review.Request{Paths: paths, Config: cfg, Experimenter: exp, Commit: env.commitSHA})
+	return review.Run(ctx, review.Request{Paths: paths, Changed: changedPaths, Added: addedPaths, Config: cfg, Experimenter: exp, Commit: env.commitSHA})
 }
 
-// gitChanged lists files added or modified since base (the checkout needs
+// gitChanged lists the files changed since base, filtered by git diff --diff-filter
+// letters (A added, M modified, R renamed) (the checkout needs
 // the base commit: GIT_DEPTH 0 or deep enough).
-func gitChanged(ctx context.Context, dir, base string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "diff", "--name-only", "--diff-filter=AMR", base+"...HEAD")
+func gitChanged(ctx context.Context, dir, base, filter string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "diff", "--name-only", "--diff-filter="+filter, base+"...HEAD")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -48,6 +48,11 @@ type Request struct {
 	// Changed, when set, limits the report to these paths (relative, as in
 	// Sources): the other files are read only for ordering and context.
 	Changed []string
+	// Added, when set, lists the files the change adds (paths as in
+	// Changed): an added file that sorts before an existing one gets a
+	// non-linear-history finding. Existing files must be among the Paths
+	// or Sources for this to be seen.
+	Added []string
 	// Config holds parse options and rule settings; nil means defaults.
 	Config *config.Config
 	// Experimenter, when set, measures the migrations on a clone.
@@ -90,6 +95,12 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	for _, p := range req.Changed {
 		keep[filepath.ToSlash(filepath.Clean(p))] = true
 	}
+	added := map[string]bool{}
+	for _, p := range req.Added {
+		added[filepath.ToSlash(filepath.Clean(p))] = true
+	}
+	type seen struct{ path, framework string }
+	var newFiles []seen // added files not yet followed by an existing one
 	var (
 		runner   = checks.NewRunner(cfg.Settings)
 		files    []report.File
@@ -105,7 +116,23 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 				}
 			}
 		}
-		if len(keep) > 0 && !keep[filepath.ToSlash(filepath.Clean(f.Path))] {
+		norm := filepath.ToSlash(filepath.Clean(f.Path))
+		if len(added) > 0 {
+			if added[norm] {
+				newFiles = append(newFiles, seen{f.Path, string(f.Framework)})
+			} else if f.Analysed {
+				for _, n := range newFiles {
+					if fd, ok := checks.NonLinearHistory(n.path, n.framework, f.Path, cfg.Settings.FailOn); ok && ruleOn(cfg, fd.Rule) {
+						if sev, ok := cfg.Settings.Severity[fd.Rule]; ok {
+							fd.Severity, fd.Blocking = sev, sev >= cfg.Settings.FailOn
+						}
+						findings = append(findings, fd)
+					}
+				}
+				newFiles = nil
+			}
+		}
+		if len(keep) > 0 && !keep[norm] {
 			runner.Learn(f) // unchanged: not reported, but its schema counts
 			return nil
 		}
@@ -134,6 +161,11 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	rep.PGVersion = cfg.Settings.PGVersion.String()
 	rep.Commit = req.Commit
 	return rep, nil
+}
+
+// ruleOn reports whether the configuration leaves a rule enabled.
+func ruleOn(cfg *config.Config, id string) bool {
+	return !cfg.Settings.Disabled[id]
 }
 
 // writeSources writes in-memory files to a scratch directory, so that they

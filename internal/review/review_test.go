@@ -80,3 +80,42 @@ func TestRunWithExperimenterRecomputesTheGate(t *testing.T) {
 		t.Errorf("a finding downgraded by the experiment still blocks: %+v", rep.Summary)
 	}
 }
+
+func TestNonLinearHistory(t *testing.T) {
+	t.Parallel()
+	srcs := []Source{
+		{Path: "db/1_users.up.sql", Content: []byte("CREATE TABLE users (id bigint PRIMARY KEY);\n")},
+		{Path: "db/2_orders.up.sql", Content: []byte("CREATE TABLE orders (id bigint PRIMARY KEY);\n")},
+		{Path: "db/3_items.up.sql", Content: []byte("CREATE TABLE items (id bigint PRIMARY KEY);\n")},
+		{Path: "db/4_tags.up.sql", Content: []byte("CREATE TABLE tags (id bigint PRIMARY KEY);\n")},
+	}
+	for _, tc := range []struct {
+		name  string
+		added []string
+		want  string // path with the finding, or ""
+	}{
+		{"appended at the end", []string{"db/4_tags.up.sql"}, ""},
+		{"slipped in before existing ones", []string{"db/2_orders.up.sql"}, "db/2_orders.up.sql"},
+		{"two new, one out of order", []string{"db/2_orders.up.sql", "db/4_tags.up.sql"}, "db/2_orders.up.sql"},
+	} {
+		rep, err := Run(context.Background(), Request{Sources: srcs, Changed: tc.added, Added: tc.added})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, f := range rep.Findings {
+			if f.Rule == "non-linear-history" {
+				if got != "" {
+					t.Errorf("%s: more than one finding", tc.name)
+				}
+				got = f.Path
+				if !strings.Contains(f.Message, "db/3_items.up.sql") || !f.Blocking || f.Fingerprint == "" {
+					t.Errorf("%s: finding %+v", tc.name, f)
+				}
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: non-linear-history on %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
