@@ -246,7 +246,7 @@ func explain(_ context.Context, in *Invocation) (string, error) {
 		fmt.Fprintf(&b, "**Why:** %s\n\n", r.Why)
 	}
 	if r.Fix != "" {
-		fmt.Fprintf(&b, "**Fix:** %s\n\n", fencedSQL(r.Fix))
+		fmt.Fprintf(&b, "**Fix:** %s\n\n", report.FencedSQL(r.Fix))
 	}
 	if r.DocsURL != "" {
 		fmt.Fprintf(&b, "📖 %s\n\n", r.DocsURL)
@@ -256,32 +256,4 @@ func explain(_ context.Context, in *Invocation) (string, error) {
 	}
 	fmt.Fprintf(&b, "Silence one occurrence with `-- pgai:ignore %s reason` above the statement.", r.ID)
 	return b.String(), nil
-}
-
-// fencedSQL turns 4-space indented blocks into ```sql fences.
-func fencedSQL(fix string) string {
-	var out []string
-	in := false
-	for _, l := range strings.Split(fix, "\n") {
-		code := strings.HasPrefix(l, "    ")
-		switch {
-		case code && !in:
-			out = append(out, "", "```sql")
-			in = true
-		case !code && in && strings.TrimSpace(l) != "":
-			out = append(out, "```", "")
-			in = false
-		}
-		if code {
-			l = strings.TrimPrefix(l, "    ")
-		}
-		if in && strings.TrimSpace(l) == "" {
-			continue
-		}
-		out = append(out, l)
-	}
-	if in {
-		out = append(out, "```")
-	}
-	return strings.Join(out, "\n")
 }

@@ -142,7 +142,7 @@ func FindingMarkdown(f checks.Finding) string {
 		fmt.Fprintf(&b, "**Measured:** %s\n\n", evidenceLine(f.Evidence))
 	}
 	if f.Fix != "" {
-		fmt.Fprintf(&b, "**Fix:** %s\n\n", fixMarkdown(f.Fix))
+		fmt.Fprintf(&b, "**Fix:** %s\n\n", FencedSQL(f.Fix))
 	}
 	if f.DocsURL != "" {
 		fmt.Fprintf(&b, "📖 %s\n", f.DocsURL)
@@ -150,8 +150,9 @@ func FindingMarkdown(f checks.Finding) string {
 	return NoQuickActions(b.String())
 }
 
-// fixMarkdown turns indented SQL blocks of a fix into fenced sql blocks.
-func fixMarkdown(fix string) string {
+// FencedSQL turns the 4-space indented SQL blocks of a fix text into
+// ```sql fences, for Markdown.
+func FencedSQL(fix string) string {
 	lines := strings.Split(fix, "\n")
 	var out []string
 	inCode := false
