@@ -51,8 +51,12 @@ func codeQualitySeverity(f checks.Finding) string {
 // WriteCodeQuality writes GitLab Code Quality JSON. Lines are 1-based; the
 // fingerprint is the finding's, which survives lines inserted above it.
 func WriteCodeQuality(w io.Writer, r *Report) error {
-	issues := make([]codeQualityIssue, 0, len(r.Findings))
-	for _, f := range r.Findings {
+	// One issue at a time, as an indenting json.Encoder would write the
+	// array, so that memory does not hold every issue's body at once.
+	if _, err := io.WriteString(w, "["); err != nil {
+		return err
+	}
+	for i, f := range r.Findings {
 		is := codeQualityIssue{
 			Description: "[" + f.Rule + "] " + f.Message,
 			CheckName:   f.Rule,
@@ -71,11 +75,27 @@ func WriteCodeQuality(w io.Writer, r *Report) error {
 			body += "\n\n" + f.DocsURL
 		}
 		is.Content = &codeQualityContent{Body: body}
-		issues = append(issues, is)
+		b, err := json.MarshalIndent(&is, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if i == 0 {
+			sep = "\n  "
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(issues)
+	closing := "]\n"
+	if len(r.Findings) > 0 {
+		closing = "\n]\n"
+	}
+	_, err := io.WriteString(w, closing)
+	return err
 }
 
 func categoryOf(rule string) string {

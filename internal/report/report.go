@@ -3,7 +3,9 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"path/filepath"
 	"sort"
@@ -118,10 +120,65 @@ func (r *Report) SortedFindings() []checks.Finding {
 }
 
 // WriteJSON writes the JSON contract.
+//
+// The findings are encoded one at a time, so that memory does not hold
+// the whole document (several times over, as json.Encoder's indenting
+// does) for a large migration set; the bytes are those of an indenting
+// json.Encoder.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	head := *r
+	head.Findings = []checks.Finding{}
+	doc, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const slot = "\n  \"findings\": []"
+	before, after, ok := bytes.Cut(doc, []byte(slot))
+	if !ok {
+		return fmt.Errorf("encode report: no findings slot")
+	}
+	if _, err := w.Write(before); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, slot[:len(slot)-1]); err != nil {
+		return err
+	}
+	if err := writeArrayItems(w, r.Findings, "    ", "  "); err != nil {
+		return err
+	}
+	if _, err := w.Write(after); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n")
+	return err
+}
+
+// writeArrayItems writes the elements of a JSON array whose opening
+// bracket is written, then the closing one, indented as json.MarshalIndent
+// indents an array at that depth (prefix is the elements' indentation).
+func writeArrayItems[T any](w io.Writer, items []T, prefix, indent string) error {
+	if len(items) == 0 {
+		_, err := io.WriteString(w, "]")
+		return err
+	}
+	for i := range items {
+		b, err := json.MarshalIndent(&items[i], prefix, indent)
+		if err != nil {
+			return err
+		}
+		sep := ",\n" + prefix
+		if i == 0 {
+			sep = "\n" + prefix
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "\n"+prefix[:len(prefix)-len(indent)]+"]")
+	return err
 }
 
 // relPath makes a path relative to the working directory when it is
