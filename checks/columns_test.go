@@ -91,6 +91,16 @@ func TestFixSQL(t *testing.T) {
 			want: []string{"CREATE INDEX i ON t USING btree (a, b, c) INCLUDE (d, e);"}},
 		{rule: "unqualified-names", sql: "CREATE VIEW v AS SELECT 1",
 			want: []string{"CREATE VIEW public.v AS SELECT 1;"}},
+		// Keyword and type fixes edit the statement's own text; a comment
+		// in it sends them to the deparser.
+		{rule: "varchar-length", sql: "CREATE TABLE p (\"Name\" character varying (20), x int, y varchar(3) DEFAULT 'a,(b' NOT NULL)",
+			want: []string{`CREATE TABLE p ("Name" text CHECK (char_length("Name") <= 20), x int, y text DEFAULT 'a,(b' NOT NULL CHECK (char_length(y) <= 3));`}},
+		{rule: "varchar-length", sql: "CREATE TABLE p (a varchar(5) /* short */, b int)",
+			want: []string{"CREATE TABLE p (a text CHECK (char_length(a) <= 5), b int);"}},
+		{rule: "index-create-nonconcurrent", setup: "CREATE TABLE t (x int);", sql: "create unique\n  index i on t (x)",
+			want: []string{"create unique", "index CONCURRENTLY i on t (x);"}},
+		{rule: "index-create-nonconcurrent", setup: "CREATE TABLE t (x int);", sql: "CREATE INDEX /* c */ i ON t (x)",
+			want: []string{"CREATE INDEX CONCURRENTLY i ON t USING btree (x);"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule+" "+tt.sql, func(t *testing.T) {

@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"sort"
+	"strconv"
 	"strings"
 
 	"gitlab.com/pgai/reviewer/sqlparse"
@@ -73,4 +75,177 @@ func hasWordFold(words []string, w string) bool {
 		}
 	}
 	return false
+}
+
+// stmtText is the statement's parsed text without its semicolon, when a
+// text edit is safe: no comment, no dollar quote, no second statement.
+func stmtText(st *sqlparse.Statement) (string, bool) {
+	sql := strings.TrimSpace(st.SQL)
+	sql = strings.TrimSpace(strings.TrimSuffix(sql, ";"))
+	if sql == "" || strings.ContainsAny(sql, ";$") || strings.Contains(sql, "--") || strings.Contains(sql, "/*") {
+		return "", false
+	}
+	return sql, true
+}
+
+// textTypeFix is textWithCheck's fix made on the statement's text: each
+// column's character type (varchar(n), char(n), …) becomes text and, in
+// CREATE TABLE, gets CHECK (char_length(col) <= n) at the end of its
+// definition. ok is false when any edit is not plain.
+func textTypeFix(st *sqlparse.Statement, cols []colDef) (string, bool) {
+	sql, ok := stmtText(st)
+	if !ok || strings.ContainsRune(sql, '\\') {
+		return "", false
+	}
+	type edit struct {
+		at, end int // replace sql[at:end]
+		with    string
+	}
+	var edits []edit
+	for _, c := range cols {
+		tn := c.Col.TypeName
+		if isArrayType(tn) {
+			return "", false
+		}
+		at := st.SQLOffset(tn.Location)
+		if at < 0 || at >= len(sql) {
+			return "", false
+		}
+		end, ok := charTypeEnd(sql, at)
+		if !ok {
+			return "", false
+		}
+		edits = append(edits, edit{at, end, "text"})
+		limit := firstTypmod(tn)
+		if limit <= 0 || c.Kind != "create" {
+			continue
+		}
+		name, ok := columnNameAt(sql, st.SQLOffset(c.Col.Location))
+		if !ok {
+			return "", false
+		}
+		defEnd, ok := columnDefEnd(sql, end)
+		if !ok {
+			return "", false
+		}
+		edits = append(edits, edit{defEnd, defEnd, " CHECK (char_length(" + name + ") <= " + strconv.FormatInt(limit, 10) + ")"})
+	}
+	if len(edits) == 0 {
+		return "", false
+	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].at < edits[j].at })
+	var b strings.Builder
+	prev := 0
+	for _, e := range edits {
+		if e.at < prev {
+			return "", false
+		}
+		b.WriteString(sql[prev:e.at])
+		b.WriteString(e.with)
+		prev = e.end
+	}
+	b.WriteString(sql[prev:])
+	b.WriteString(";")
+	return b.String(), true
+}
+
+// charTypeEnd returns the end of a character type written at sql[at:]:
+// varchar, character varying, char, character, bpchar or nchar, with an
+// optional (n).
+func charTypeEnd(sql string, at int) (int, bool) {
+	i, words := at, 0
+	for {
+		j := i
+		for j < len(sql) && isSpace(sql[j]) {
+			j++
+		}
+		w := j
+		for w < len(sql) && isWordByte(sql[w]) {
+			w++
+		}
+		if w == j || !hasWordFold([]string{"varchar", "character", "char", "varying", "bpchar", "nchar", "national"}, sql[j:w]) {
+			break
+		}
+		i, words = w, words+1
+	}
+	if words == 0 || (i < len(sql) && isWordByte(sql[i])) {
+		return 0, false
+	}
+	j := i
+	for j < len(sql) && isSpace(sql[j]) {
+		j++
+	}
+	if j < len(sql) && sql[j] == '(' {
+		k := j + 1
+		for k < len(sql) && (isSpace(sql[k]) || sql[k] >= '0' && sql[k] <= '9') {
+			k++
+		}
+		if k >= len(sql) || sql[k] != ')' {
+			return 0, false
+		}
+		i, j = k+1, k+1
+		for j < len(sql) && isSpace(sql[j]) {
+			j++
+		}
+	}
+	if j < len(sql) && (sql[j] == '[' || sql[j] == '(' || isWordByte(sql[j]) && strings.HasPrefix(strings.ToLower(sql[j:]), "array")) {
+		return 0, false
+	}
+	return i, true
+}
+
+// columnNameAt returns the column name written at sql[at:], quoted as the
+// user quoted it.
+func columnNameAt(sql string, at int) (string, bool) {
+	if at < 0 || at >= len(sql) {
+		return "", false
+	}
+	if sql[at] == '"' {
+		end := strings.IndexByte(sql[at+1:], '"')
+		if end < 0 || at+end+2 < len(sql) && sql[at+end+2] == '"' {
+			return "", false // an escaped quote: leave it to the deparser
+		}
+		return sql[at : at+end+2], true
+	}
+	end := at
+	for end < len(sql) && (isWordByte(sql[end]) || sql[end] >= '0' && sql[end] <= '9' || sql[end] == '$') {
+		end++
+	}
+	if end == at {
+		return "", false
+	}
+	return sql[at:end], true
+}
+
+// columnDefEnd returns where a column definition of CREATE TABLE that
+// continues at sql[from:] ends: before the comma or closing parenthesis at
+// its level, and before the white space in front of it.
+func columnDefEnd(sql string, from int) (int, bool) {
+	depth := 0
+	for i := from; i < len(sql); i++ {
+		switch sql[i] {
+		case '\'', '"':
+			end := strings.IndexByte(sql[i+1:], sql[i])
+			if end < 0 {
+				return 0, false
+			}
+			i += end + 1 // a doubled quote reads as two quoted parts
+		case '(':
+			depth++
+		case ')', ',':
+			if sql[i] == ')' && depth > 0 {
+				depth--
+				continue
+			}
+			if depth > 0 {
+				continue
+			}
+			j := i
+			for j > from && isSpace(sql[j-1]) {
+				j--
+			}
+			return j, true
+		}
+	}
+	return 0, false
 }

@@ -56,21 +56,29 @@ func widensVarchar(p *Pass, c colDef) bool {
 // new table, NOT VALID + VALIDATE for an existing one.
 func textWithCheck(p *Pass, match func(c colDef) bool, fallback string) string {
 	var extra []string
-	safe := fixColumns(p, match, func(c colDef) {
+	cols := matchingColumns(p, match)
+	for _, c := range cols {
 		limit := firstTypmod(c.Col.TypeName)
-		setColumnType(c.Col, builtinTypeName("text"))
-		if limit <= 0 || isArrayType(c.Col.TypeName) {
-			return
-		}
-		if c.Kind == "create" {
-			c.Col.Constraints = append(c.Col.Constraints, lengthCheck(c.Name, limit))
-			return
+		if limit <= 0 || isArrayType(c.Col.TypeName) || c.Kind == "create" {
+			continue
 		}
 		t := relSQL(c.Table)
 		name := identSQL(c.Table.Relname + "_" + c.Name + "_length")
 		extra = append(extra, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (char_length(%s) <= %d) NOT VALID;\n"+
 			"ALTER TABLE %s VALIDATE CONSTRAINT %s;  -- separate transaction, SHARE UPDATE EXCLUSIVE", t, name, identSQL(c.Name), limit, t, name))
-	})
+	}
+	// The statement's own text with the types replaced, else the tree
+	// deparsed with the same change.
+	safe, ok := textTypeFix(p.Stmt, cols)
+	if !ok {
+		safe = fixColumns(p, match, func(c colDef) {
+			limit := firstTypmod(c.Col.TypeName)
+			setColumnType(c.Col, builtinTypeName("text"))
+			if limit > 0 && !isArrayType(c.Col.TypeName) && c.Kind == "create" {
+				c.Col.Constraints = append(c.Col.Constraints, lengthCheck(c.Name, limit))
+			}
+		})
+	}
 	if safe == "" {
 		return fallback
 	}

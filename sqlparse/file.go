@@ -247,6 +247,23 @@ func (f *File) NodePos(st *Statement, loc int32) Pos {
 	return f.Position(st.StartOffset + st.subst.orig(int(loc)))
 }
 
+// SQLOffset converts a location found inside st.Node to a byte offset in
+// st.SQL, the text that was parsed; -1 when the location is unknown or
+// outside the statement.
+func (s *Statement) SQLOffset(loc int32) int {
+	if loc < 0 {
+		return -1
+	}
+	off := int(loc)
+	if s.locBase >= 0 {
+		off = s.locBase + off - s.StartOffset // a whole-file parse: SQL is the file's text from StartOffset
+	}
+	if off < 0 || off >= len(s.SQL) {
+		return -1
+	}
+	return off
+}
+
 // Options control how files are found and read.
 type Options struct {
 	// Framework forces a framework; empty means detect it.
