@@ -423,7 +423,12 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	}
 	sql := fmt.Sprintf("SELECT id FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d",
 		strings.Join(branches, "\n\tUNION ALL "), limit)
-	return s.ids(ctx, sql, args)
+	// Parallel workers cost more to start than this query takes.
+	ids, err := s.ids(ctx, []string{"SET LOCAL max_parallel_workers_per_gather = 0"}, sql, args)
+	if err != nil {
+		return nil, fmt.Errorf("search: full text: %w", err)
+	}
+	return ids, nil
 }
 
 // vectorSearch returns the nearest chunks by cosine distance through the
@@ -440,11 +445,24 @@ func (s *Store) vectorSearch(ctx context.Context, model string, dims int, v []fl
 			ORDER BY e.embedding::vector(%[1]d) <=> $1::vector(%[1]d)
 			LIMIT $%[4]d)
 		SELECT id FROM v ORDER BY d, id`, dims, modelLiteral(model), filter, len(args))
-	// One round trip: the settings are local to this transaction.
+	ids, err := s.ids(ctx, []string{
+		fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(efSearch, limit)),
+		"SET LOCAL hnsw.iterative_scan = relaxed_order",
+	}, sql, args)
+	if err != nil {
+		return nil, fmt.Errorf("search: vector: %w", err)
+	}
+	return ids, nil
+}
+
+// ids runs a query returning ids, with settings local to its transaction,
+// in one round trip.
+func (s *Store) ids(ctx context.Context, settings []string, sql string, args []any) ([]int64, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", max(efSearch, limit)))
-	b.Queue("SET LOCAL hnsw.iterative_scan = relaxed_order")
+	for _, set := range settings {
+		b.Queue(set)
+	}
 	var out []int64
 	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		var err error
@@ -453,21 +471,9 @@ func (s *Store) vectorSearch(ctx context.Context, model string, dims int, v []fl
 	})
 	b.Queue("COMMIT")
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("search: vector: %w", err)
+		return nil, err
 	}
 	return out, nil
-}
-
-func (s *Store) ids(ctx context.Context, sql string, args []any) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search: full text: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("search: full text: %w", err)
-	}
-	return ids, nil
 }
 
 // details loads what a citation needs, with a snippet around the query
