@@ -27,9 +27,6 @@ type Sweeper interface {
 	Sweep(ctx context.Context) ([]string, error)
 }
 
-// ErrNoCapacity means the provider cannot make a clone now (retry later).
-var ErrNoCapacity = errors.New("no capacity for a clone")
-
 // DefaultTTL is how long a clone may live when the request names no TTL;
 // the janitor removes it after that.
 const DefaultTTL = 2 * time.Hour
