@@ -485,7 +485,11 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 				s.Message += " No validation scan measured on the clone: PostgreSQL did not read the table for this statement."
 			}
 		default:
-			if len(m.Locks) > 0 {
+			held := false // a long-lock-hold finding says the same, with more
+			for _, i := range measuredAt[p] {
+				held = held || measured[i].Rule == LongLockHold.ID
+			}
+			if len(m.Locks) > 0 && !held {
 				s.Message += " Measured on the clone:" + strings.TrimPrefix(locksSummary(m), ",") + "."
 			}
 			fold(LongLockHold.ID)
