@@ -6,7 +6,8 @@
 #      hybrid with the LOCAL HASHED N-GRAM EMBEDDER (deterministic, offline,
 #      NOT a language model: it shows the plumbing, not semantic quality; set
 #      PGAI_OPENAI_API_KEY to evaluate a real embedding model instead);
-#   3. Go benchmarks: BenchmarkIngestDocs (parse + store), and
+#   3. Go benchmarks: BenchmarkIngestDocs (parse + store), BenchmarkEvalDocs
+#      (eval figures and search latency p50/p95 on the real manual), and
 #      BenchmarkSearch100k: search latency p50/p95 at 100,000 chunks with
 #      synthetic clustered 256-d vectors, and HNSW recall@10 against exact
 #      search (targets p95 under 30 ms, recall at least 0.95).
@@ -79,7 +80,7 @@ if [ -n "$KEY" ]; then
 fi
 
 echo "== 3. Go benchmarks"
-PGAI_TEST_DATABASE_URL=$ADMIN PGAI_KB_DOCS=$DOCS go test -run '^$' -bench 'BenchmarkIngestDocs' -benchtime 3x -timeout 30m ./kb/ \
+PGAI_TEST_DATABASE_URL=$ADMIN PGAI_KB_DOCS=$DOCS go test -run '^$' -bench 'BenchmarkIngestDocs|BenchmarkEvalDocs' -benchtime 3x -timeout 30m ./kb/ \
   | grep -E '^Benchmark' | tee "$OUT/kb-bench.txt"
 PGAI_TEST_DATABASE_URL=$ADMIN go test -run '^$' -bench 'BenchmarkSearch100k' -benchtime 1x -timeout 60m ./kb/ \
   | grep -E '^Benchmark|bench_test' | tee -a "$OUT/kb-bench.txt"
