@@ -470,6 +470,13 @@ func (p *progressBar) update(done, total int, item string) {
 		return
 	}
 	p.last = pct
+	if !isTerminal(p.w) {
+		// In a log, one line per 10% instead of a redrawn bar.
+		if pct%10 == 0 || done == total {
+			fmt.Fprintf(p.w, "%s %3d%% %d/%d\n", p.label, pct, done, total)
+		}
+		return
+	}
 	const width = 30
 	filled := pct * width / 100
 	if len(item) > 40 {
