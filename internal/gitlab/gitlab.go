@@ -405,6 +405,33 @@ func (c *Client) RawFile(ctx context.Context, projectID int64, path, ref string)
 	return b, nil
 }
 
+// ListFiles lists the files (not subdirectories) directly in a directory
+// of a project at a commit, as repository paths, in GitLab's order (by
+// name); dir "" is the root. ErrNotFound when the commit or directory does
+// not exist there.
+func (c *Client) ListFiles(ctx context.Context, projectID int64, dir, ref string) ([]string, error) {
+	opt := &gl.ListTreeOptions{ListOptions: gl.ListOptions{PerPage: 100}, Ref: gl.Ptr(ref)}
+	if dir != "" && dir != "." {
+		opt.Path = gl.Ptr(dir)
+	}
+	var out []string
+	for {
+		nodes, resp, err := c.api.Repositories.ListTree(projectID, opt, ctxOpt(ctx))
+		if err != nil {
+			return nil, c.wrap(fmt.Sprintf("list %s at %s", dir, short(ref)), err)
+		}
+		for _, n := range nodes {
+			if n.Type == "blob" {
+				out = append(out, n.Path)
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
 func short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]

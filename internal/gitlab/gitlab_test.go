@@ -231,3 +231,53 @@ func TestParseDiff(t *testing.T) {
 		t.Errorf("ParseDiff (-want +got):\n%s", diff)
 	}
 }
+
+func TestListFiles(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t)
+	for i := range 150 {
+		s.SetFile(pid, "h3", fmt.Sprintf("db/m%03d.sql", i), "select 1;\n")
+	}
+	s.SetFile(pid, "h3", "db/sub/nested.sql", "select 2;\n")
+	s.SetFile(pid, "h3", "dbx/other.sql", "select 3;\n")
+	s.SetFile(pid, "h3", "README.md", "hi\n")
+	ctx := t.Context()
+	tests := []struct {
+		name, dir, ref string
+		want           []string
+		wantCalls      int
+		wantErr        error
+	}{
+		{name: "head", dir: "db", ref: head, want: []string{"db/001_init.sql", "db/002_index.sql"}, wantCalls: 1},
+		{name: "base", dir: "db", ref: base, want: []string{"db/001_init.sql"}, wantCalls: 1},
+		{name: "root lists files only", dir: "", ref: "h3", want: []string{"README.md"}, wantCalls: 1},
+		{name: "missing dir", dir: "nope", ref: head, wantErr: gitlab.ErrNotFound, wantCalls: 1},
+		{name: "missing ref", dir: "db", ref: "h404", wantErr: gitlab.ErrNotFound, wantCalls: 1},
+	}
+	for _, tt := range tests {
+		before := s.CountCalls(gitlabtest.RouteTree)
+		got, err := c.ListFiles(ctx, pid, tt.dir, tt.ref)
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: files (-want +got):\n%s", tt.name, diff)
+		}
+		if n := s.CountCalls(gitlabtest.RouteTree) - before; n != tt.wantCalls {
+			t.Errorf("%s: %d tree calls, want %d", tt.name, n, tt.wantCalls)
+		}
+	}
+	// 150 files and a subdirectory take two pages; the nested file is not
+	// listed.
+	before := s.CountCalls(gitlabtest.RouteTree)
+	got, err := c.ListFiles(ctx, pid, "db", "h3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 150 || got[0] != "db/m000.sql" || got[149] != "db/m149.sql" {
+		t.Errorf("paged listing: %d files, first %q", len(got), got[:min(1, len(got))])
+	}
+	if n := s.CountCalls(gitlabtest.RouteTree) - before; n != 2 {
+		t.Errorf("%d tree pages fetched, want 2", n)
+	}
+}

@@ -31,6 +31,7 @@ const (
 	RouteVersions          = "GET /api/v4/projects/{id}/merge_requests/{iid}/versions"
 	RouteDiffs             = "GET /api/v4/projects/{id}/merge_requests/{iid}/diffs"
 	RouteRawFile           = "GET /api/v4/projects/{id}/repository/files/{path}/raw"
+	RouteTree              = "GET /api/v4/projects/{id}/repository/tree"
 	RouteListNotes         = "GET /api/v4/projects/{id}/merge_requests/{iid}/notes"
 	RouteCreateNote        = "POST /api/v4/projects/{id}/merge_requests/{iid}/notes"
 	RouteUpdateNote        = "PUT /api/v4/projects/{id}/merge_requests/{iid}/notes/{note}"
@@ -196,6 +197,7 @@ func NewServer() *Server {
 	handle(RouteVersions, s.versions)
 	handle(RouteDiffs, s.diffs)
 	handle(RouteRawFile, s.rawFile)
+	handle(RouteTree, s.tree)
 	handle(RouteListNotes, s.listNotes)
 	handle(RouteCreateNote, s.createNote)
 	handle(RouteUpdateNote, s.updateNote)
@@ -656,6 +658,69 @@ func (s *Server) rawFile(w http.ResponseWriter, r *http.Request, _ User) (int, a
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	return 0, nil
+}
+
+// tree lists the entries directly in a directory (query path, "" the
+// root) at a commit, sorted by name as GitLab does, folders first: files
+// as blobs, subdirectories as trees. An unknown commit or a directory
+// without files is GitLab's 404 "Tree Not Found".
+func (s *Server) tree(w http.ResponseWriter, r *http.Request, _ User) (int, any) {
+	pid, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	p := s.projects[pid]
+	ref := r.URL.Query().Get("ref")
+	if p == nil || ref == "" {
+		return notFound()
+	}
+	files, ok := p.files[ref]
+	if !ok {
+		return http.StatusNotFound, map[string]string{"message": "404 Tree Not Found"}
+	}
+	dir := strings.Trim(r.URL.Query().Get("path"), "/")
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	type entry struct {
+		name string
+		tree bool
+	}
+	seen := map[string]bool{}
+	var entries []entry
+	for path := range files {
+		rest, ok := strings.CutPrefix(path, prefix)
+		if !ok || rest == "" {
+			continue
+		}
+		name, _, sub := strings.Cut(rest, "/")
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		entries = append(entries, entry{name, sub})
+	}
+	if len(entries) == 0 {
+		return http.StatusNotFound, map[string]string{"message": "404 Tree Not Found"}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if a.tree != b.tree {
+			if a.tree {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	out := make([]map[string]any, 0, len(entries))
+	for _, e := range entries {
+		typ, mode := "blob", "100644"
+		if e.tree {
+			typ, mode = "tree", "040000"
+		}
+		out = append(out, map[string]any{
+			"id": fmt.Sprintf("%040x", len(out)+1), "name": e.name, "type": typ, "path": prefix + e.name, "mode": mode,
+		})
+	}
+	return paginate(w, r, out)
 }
 
 func (s *Server) noteJSON(m *MR, n *Note) map[string]any {
