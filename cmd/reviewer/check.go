@@ -178,6 +178,33 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		req.Experimenter = r
 	}
+	if len(outs) == 1 && outs[0].format == "text" && outs[0].file == "" && req.Experimenter == nil && len(files) == 0 {
+		// The common terminal case: print each file's findings as soon as
+		// it is checked, so memory stays flat on large migration sets.
+		tw := report.NewTextWriter(stdout, textOptions(stdout, *color, *brief))
+		req.OnFile = func(f report.File, found []checks.Finding) error {
+			if f.Path != "" {
+				tw.File(f)
+			}
+			for _, fd := range found {
+				tw.Finding(fd)
+			}
+			return nil
+		}
+		rep, err := review.Run(ctx, req)
+		if err != nil {
+			fmt.Fprintln(stderr, "reviewer check:", err)
+			return exitError
+		}
+		if err := tw.Finish(rep); err != nil {
+			fmt.Fprintln(stderr, "reviewer check: write text report:", err)
+			return exitError
+		}
+		if rep.Summary.Blocking > 0 {
+			return exitBlocking
+		}
+		return exitOK
+	}
 	rep, err := checkFiles(ctx, req, files)
 	if err != nil {
 		fmt.Fprintln(stderr, "reviewer check:", err)
@@ -247,8 +274,11 @@ func writeOutput(o output, rep *report.Report, stdout io.Writer, color string, b
 	var err error
 	switch o.format {
 	case "text":
-		useColor := color == "always" || (color == "auto" && o.file == "" && isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
-		err = report.WriteText(bw, rep, report.TextOptions{Color: useColor, Brief: brief})
+		to := textOptions(stdout, color, brief)
+		if f != nil {
+			to.Color = color == "always"
+		}
+		err = report.WriteText(bw, rep, to)
 	case "json":
 		err = report.WriteJSON(bw, rep)
 	case "codequality":
@@ -270,6 +300,13 @@ func writeOutput(o output, rep *report.Report, stdout io.Writer, color string, b
 		return fmt.Errorf("write %s report: %w", o.format, err)
 	}
 	return nil
+}
+
+// textOptions picks colour for the text report: always, never, or auto
+// (only on a terminal, and not when NO_COLOR is set).
+func textOptions(w io.Writer, color string, brief bool) report.TextOptions {
+	use := color == "always" || (color == "auto" && isTerminal(w) && os.Getenv("NO_COLOR") == "")
+	return report.TextOptions{Color: use, Brief: brief}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -83,20 +83,25 @@ func Build(files []File, findings []checks.Finding, measurements []dblab.Measure
 	for _, f := range files {
 		r.Summary.Statements += f.Statements
 	}
+	r.Summary.Add(findings)
+	return r
+}
+
+// Add counts findings into the summary's severity and blocking counts.
+func (s *Summary) Add(findings []checks.Finding) {
 	for _, fd := range findings {
 		switch fd.Severity {
 		case checks.Error:
-			r.Summary.Errors++
+			s.Errors++
 		case checks.Warning:
-			r.Summary.Warnings++
+			s.Warnings++
 		default:
-			r.Summary.Infos++
+			s.Infos++
 		}
 		if fd.Blocking {
-			r.Summary.Blocking++
+			s.Blocking++
 		}
 	}
-	return r
 }
 
 // SortedFindings returns the findings ordered for reading: blocking first,

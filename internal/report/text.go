@@ -29,57 +29,87 @@ const (
 // WriteText writes findings as `path:line:col: severity [rule] message`,
 // each followed by why, fix and docs, then a summary line.
 func WriteText(w io.Writer, r *Report, o TextOptions) error {
-	paint := func(code, s string) string {
-		if !o.Color {
-			return s
-		}
-		return code + s + ansiReset
-	}
-	b := bufio.NewWriter(w)
+	t := NewTextWriter(w, o)
 	for _, f := range r.Files {
-		if !f.Analysed {
-			fmt.Fprintf(b, "%s: not analysed: %s\n", f.Path, f.SkippedReason)
-		}
+		t.File(f)
 	}
 	for _, f := range r.Findings {
-		sev := f.Severity.String()
-		switch f.Severity {
-		case checks.Error:
-			sev = paint(ansiBold+ansiRed, sev)
-		case checks.Warning:
-			sev = paint(ansiYellow, sev)
-		default:
-			sev = paint(ansiCyan, sev)
-		}
-		fmt.Fprintf(b, "%s:%d:%d: %s [%s] %s\n", f.Path, f.Line, f.Column, sev, f.Rule, f.Message)
-		if o.Brief {
-			continue
-		}
-		if f.Why != "" {
-			b.WriteString(indentBlock("why: "+f.Why, "  "))
-		}
-		if f.Fix != "" {
-			b.WriteString(indentBlock("fix: "+f.Fix, "  "))
-		}
-		if len(f.Evidence) > 0 {
-			b.WriteString(indentBlock("measured: "+evidenceLine(f.Evidence), "  "))
-		}
-		if f.DocsURL != "" {
-			b.WriteString(paint(ansiDim, "  docs: "+f.DocsURL) + "\n")
-		}
-		b.WriteString("\n")
+		t.Finding(f)
 	}
+	return t.Finish(r)
+}
+
+// TextWriter writes the text report piece by piece, so that a long review
+// can print findings as files are checked instead of keeping them all.
+type TextWriter struct {
+	b *bufio.Writer
+	o TextOptions
+}
+
+// NewTextWriter starts a text report on w.
+func NewTextWriter(w io.Writer, o TextOptions) *TextWriter {
+	return &TextWriter{b: bufio.NewWriter(w), o: o}
+}
+
+func (t *TextWriter) paint(code, s string) string {
+	if !t.o.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// File notes a file that could not be analysed (analysed files print
+// nothing of their own).
+func (t *TextWriter) File(f File) {
+	if !f.Analysed {
+		fmt.Fprintf(t.b, "%s: not analysed: %s\n", f.Path, f.SkippedReason)
+	}
+}
+
+// Finding writes one finding.
+func (t *TextWriter) Finding(f checks.Finding) {
+	b := t.b
+	sev := f.Severity.String()
+	switch f.Severity {
+	case checks.Error:
+		sev = t.paint(ansiBold+ansiRed, sev)
+	case checks.Warning:
+		sev = t.paint(ansiYellow, sev)
+	default:
+		sev = t.paint(ansiCyan, sev)
+	}
+	fmt.Fprintf(b, "%s:%d:%d: %s [%s] %s\n", f.Path, f.Line, f.Column, sev, f.Rule, f.Message)
+	if t.o.Brief {
+		return
+	}
+	if f.Why != "" {
+		b.WriteString(indentBlock("why: "+f.Why, "  "))
+	}
+	if f.Fix != "" {
+		b.WriteString(indentBlock("fix: "+f.Fix, "  "))
+	}
+	if len(f.Evidence) > 0 {
+		b.WriteString(indentBlock("measured: "+evidenceLine(f.Evidence), "  "))
+	}
+	if f.DocsURL != "" {
+		b.WriteString(t.paint(ansiDim, "  docs: "+f.DocsURL) + "\n")
+	}
+	b.WriteString("\n")
+}
+
+// Finish writes the measurements and the summary line of r, and flushes.
+func (t *TextWriter) Finish(r *Report) error {
 	if len(r.Measurements) > 0 {
-		b.WriteString(measurementsText(r))
+		t.b.WriteString(measurementsText(r))
 	}
 	s := r.Summary
 	verdict := "passed"
 	if s.Blocking > 0 {
-		verdict = paint(ansiBold+ansiRed, "failed")
+		verdict = t.paint(ansiBold+ansiRed, "failed")
 	}
-	fmt.Fprintf(b, "%d files, %d statements: %d errors, %d warnings, %d infos; %d blocking — %s\n",
+	fmt.Fprintf(t.b, "%d files, %d statements: %d errors, %d warnings, %d infos; %d blocking — %s\n",
 		s.Files, s.Statements, s.Errors, s.Warnings, s.Infos, s.Blocking, verdict)
-	return b.Flush()
+	return t.b.Flush()
 }
 
 func indentBlock(s, prefix string) string {

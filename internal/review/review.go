@@ -59,6 +59,12 @@ type Request struct {
 	Experimenter Experimenter
 	// Commit is the reviewed commit, for the report.
 	Commit string
+	// OnFile, when set, receives each reported file with its findings as
+	// soon as it is checked, and the report keeps only their counts: a
+	// caller that prints as it goes then holds no findings in memory.
+	// It is ignored when an Experimenter is set (the experiment needs
+	// all findings at the end).
+	OnFile func(report.File, []checks.Finding) error
 
 	rel func(string) string // maps scratch paths of Sources back
 }
@@ -99,6 +105,8 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	for _, p := range req.Added {
 		added[filepath.ToSlash(filepath.Clean(p))] = true
 	}
+	stream := req.OnFile != nil && req.Experimenter == nil
+	var counts report.Summary
 	type seen struct{ path, framework string }
 	var newFiles []seen // added files not yet followed by an existing one
 	var (
@@ -136,8 +144,14 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			runner.Learn(f) // unchanged: not reported, but its schema counts
 			return nil
 		}
-		files = append(files, report.FileOf(f))
-		findings = append(findings, runner.File(f)...)
+		rf := report.FileOf(f)
+		files = append(files, rf)
+		found := runner.File(f)
+		if stream {
+			counts.Add(found)
+			return req.OnFile(rf, found)
+		}
+		findings = append(findings, found...)
 		if req.Experimenter != nil {
 			parsed = append(parsed, f)
 		}
@@ -157,7 +171,18 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			findings[i].Blocking = findings[i].Severity >= cfg.Settings.FailOn
 		}
 	}
+	if stream && len(findings) > 0 {
+		// non-linear-history findings found after their file went out
+		counts.Add(findings)
+		if err := req.OnFile(report.File{}, findings); err != nil {
+			return nil, err
+		}
+		findings = nil
+	}
 	rep := report.Build(files, findings, measurements)
+	if stream {
+		rep.Summary.Errors, rep.Summary.Warnings, rep.Summary.Infos, rep.Summary.Blocking = counts.Errors, counts.Warnings, counts.Infos, counts.Blocking
+	}
 	rep.PGVersion = cfg.Settings.PGVersion.String()
 	rep.Commit = req.Commit
 	return rep, nil
