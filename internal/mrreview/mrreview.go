@@ -60,6 +60,7 @@ type GitLab interface {
 	Versions(ctx context.Context, mr gitlab.MR) ([]gitlab.Version, error)
 	Diffs(ctx context.Context, mr gitlab.MR) ([]gitlab.Diff, error)
 	RawFile(ctx context.Context, projectID int64, path, ref string) ([]byte, error)
+	ListFiles(ctx context.Context, projectID int64, dir, ref string) ([]string, error)
 	Notes(ctx context.Context, mr gitlab.MR) ([]gitlab.Note, error)
 	CreateNoteOnce(ctx context.Context, mr gitlab.MR, body, marker string) (gitlab.Note, error)
 	UpdateNote(ctx context.Context, mr gitlab.MR, noteID int64, body string) error
@@ -82,6 +83,14 @@ type Files interface {
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 }
 
+// Lister lists the files (not subdirectories) directly in a directory at
+// the reviewed commit, as repository paths. Files that implement it let the
+// review see the existing migrations that follow an added one, so that a
+// migration added out of order gets a non-linear-history finding.
+type Lister interface {
+	ListFiles(ctx context.Context, dir string) ([]string, error)
+}
+
 // GitLabFiles reads files through the API at a commit.
 type GitLabFiles struct {
 	GitLab    GitLab
@@ -94,16 +103,48 @@ func (g GitLabFiles) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	return g.GitLab.RawFile(ctx, g.ProjectID, p, g.SHA)
 }
 
+// ListFiles implements Lister.
+func (g GitLabFiles) ListFiles(ctx context.Context, dir string) ([]string, error) {
+	return g.GitLab.ListFiles(ctx, g.ProjectID, dir, g.SHA)
+}
+
 // DirFiles reads files from a checkout (CI mode).
 type DirFiles string
 
 // ReadFile implements Files.
 func (d DirFiles) ReadFile(_ context.Context, p string) ([]byte, error) {
+	clean, err := d.local(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(clean)
+}
+
+// ListFiles implements Lister.
+func (d DirFiles) ListFiles(_ context.Context, dir string) ([]string, error) {
+	clean, err := d.local(dir)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(clean)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			out = append(out, path.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+func (d DirFiles) local(p string) (string, error) {
 	clean := filepath.Clean(filepath.FromSlash(p))
 	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return nil, fmt.Errorf("read %s: path escapes the checkout", p)
+		return "", fmt.Errorf("%s: path escapes the checkout", p)
 	}
-	return os.ReadFile(filepath.Join(string(d), clean))
+	return filepath.Join(string(d), clean), nil
 }
 
 func notExist(err error) bool {
@@ -407,7 +448,7 @@ func (r *Reviewer) review(ctx context.Context, job review.Job, files Files, cfg 
 		changes = changes[:r.o.MaxFiles]
 	}
 	var srcs []review.Source
-	var changed []string
+	var changed, added []string
 	for _, c := range changes {
 		b, err := files.ReadFile(ctx, c.diff.NewPath)
 		if err != nil {
@@ -415,19 +456,29 @@ func (r *Reviewer) review(ctx context.Context, job review.Job, files Files, cfg 
 		}
 		srcs = append(srcs, review.Source{Path: c.diff.NewPath, Content: b})
 		changed = append(changed, c.diff.NewPath)
+		if c.diff.NewFile {
+			added = append(added, c.diff.NewPath)
+		}
 	}
 	// Sqitch orders changes by its plan, next to the deploy/ folder.
 	plans := map[string]bool{}
+	sqitchDirs := map[string]bool{}
 	for _, c := range changes {
 		dir := path.Dir(c.diff.NewPath)
 		for dir != "." && dir != "/" {
 			if path.Base(dir) == "deploy" {
 				plans[path.Join(path.Dir(dir), "sqitch.plan")] = true
+				sqitchDirs[path.Dir(c.diff.NewPath)] = true
 				break
 			}
 			dir = path.Dir(dir)
 		}
 	}
+	following, err := r.followingMigrations(ctx, files, cfg, changes, sqitchDirs)
+	if err != nil {
+		return nil, err
+	}
+	srcs = append(srcs, following...)
 	for p := range plans {
 		b, err := files.ReadFile(ctx, p)
 		if notExist(err) {
@@ -438,11 +489,144 @@ func (r *Reviewer) review(ctx context.Context, job review.Job, files Files, cfg 
 		}
 		srcs = append(srcs, review.Source{Path: p, Content: b})
 	}
-	rep, err := review.Run(ctx, review.Request{Sources: srcs, Changed: changed, Config: cfg, Experimenter: r.o.Experimenter, Commit: job.HeadSHA})
+	rep, err := review.Run(ctx, review.Request{Sources: srcs, Changed: changed, Added: added, Config: cfg, Experimenter: r.o.Experimenter, Commit: job.HeadSHA})
 	if err != nil {
 		return nil, fmt.Errorf("review %d migrations: %w", len(srcs), err)
 	}
 	return rep, nil
+}
+
+// maxFollowing caps the existing migrations read after the first added
+// file of a directory. One existing file that sorts after an added one is
+// enough for the finding, but the review core detects frameworks and
+// orders files from the files it is given, exactly as the tool does on a
+// checkout, and skips files it cannot analyse; the nearest 20 make that
+// reliable while bounding the API calls (one raw read each) on
+// directories with thousands of migrations.
+const maxFollowing = 20
+
+// followingMigrations reads, for each directory where the MR adds a
+// migration, the existing migrations of that directory that sort after
+// the first added one at the reviewed commit. They are sources only (not
+// among the changed files, so not reported): they give the order that
+// reveals a migration added before existing ones (non-linear-history)
+// and the schema they create. Sqitch directories are skipped (the plan
+// orders them). Files that cannot list directories get none. In all at
+// most MaxFiles files are read.
+func (r *Reviewer) followingMigrations(ctx context.Context, files Files, cfg *config.Config, changes []change, skip map[string]bool) ([]review.Source, error) {
+	lister, ok := files.(Lister)
+	if !ok {
+		return nil, nil
+	}
+	inMR := map[string]bool{}
+	first := map[string]string{} // directory -> first added file name
+	for _, c := range changes {
+		inMR[c.diff.NewPath] = true
+		inMR[c.diff.OldPath] = true
+		if !c.diff.NewFile {
+			continue
+		}
+		dir, name := path.Split(c.diff.NewPath)
+		dir = path.Clean(dir)
+		if skip[dir] {
+			continue
+		}
+		if f, ok := first[dir]; !ok || naturalCompare(name, f) < 0 {
+			first[dir] = name
+		}
+	}
+	dirs := make([]string, 0, len(first))
+	for d := range first {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	budget := r.o.MaxFiles
+	var out []review.Source
+	for _, dir := range dirs {
+		if budget <= 0 {
+			break
+		}
+		listDir := dir
+		if listDir == "." {
+			listDir = ""
+		}
+		list, err := lister.ListFiles(ctx, listDir)
+		if notExist(err) {
+			continue
+		}
+		if err != nil {
+			if err := classify(err); gitlab.Retryable(err) {
+				return nil, fmt.Errorf("list %s: %w", dir, err)
+			}
+			r.log.WarnContext(ctx, "cannot list migrations; added files are not checked for order", "dir", dir, "err", err)
+			continue
+		}
+		var later []string
+		for _, p := range list {
+			name := path.Base(p)
+			if inMR[p] || path.Dir(p) != dir || !IsMigration(p, cfg) || !sortsAfter(name, first[dir]) {
+				continue
+			}
+			later = append(later, p)
+		}
+		sort.SliceStable(later, func(i, j int) bool { return naturalCompare(path.Base(later[i]), path.Base(later[j])) < 0 })
+		later = later[:min(len(later), maxFollowing, budget)]
+		for _, p := range later {
+			b, err := files.ReadFile(ctx, p)
+			if notExist(err) {
+				continue
+			}
+			if err != nil {
+				return nil, classify(fmt.Errorf("read %s: %w", p, err))
+			}
+			out = append(out, review.Source{Path: p, Content: b})
+			budget--
+		}
+	}
+	return out, nil
+}
+
+// sortsAfter reports whether an existing migration named name may run
+// after the added one named added: after it in the natural order (digit
+// runs as numbers, as golang-migrate, goose and Flyway compare versions)
+// or in plain string order (as dbmate does). Reading a file the core then
+// orders before the added one costs a call but changes no result.
+func sortsAfter(name, added string) bool {
+	return name != added && (naturalCompare(name, added) > 0 || name > added)
+}
+
+// naturalCompare compares names with digit runs compared as numbers, so
+// that 2_x.sql sorts before 10_x.sql.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		if isDigit(a[0]) && isDigit(b[0]) {
+			i, j := digitRun(a), digitRun(b)
+			x, y := strings.TrimLeft(a[:i], "0"), strings.TrimLeft(b[:j], "0")
+			if len(x) != len(y) {
+				return len(x) - len(y)
+			}
+			if c := strings.Compare(x, y); c != 0 {
+				return c
+			}
+			a, b = a[i:], b[j:]
+			continue
+		}
+		if a[0] != b[0] {
+			return int(a[0]) - int(b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) - len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digitRun(s string) int {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
 }
 
 // inlineLine picks the line of a finding to comment on: the first line of

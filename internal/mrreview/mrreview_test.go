@@ -368,3 +368,51 @@ func onlyRule(id string) string {
 	}
 	return b.String()
 }
+
+func TestNonLinearHistory(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, add string
+		want      bool
+	}{
+		{name: "added before an existing migration", add: "db/2_x.up.sql", want: true},
+		{name: "appended", add: "db/4_z.up.sql", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			e.gl.SetFile(pid, base, ".pgai.yml", onlyRule("non-linear-history"))
+			e.gl.SetFile(pid, base, "db/1_a.up.sql", "CREATE TABLE a (id bigint);\n")
+			e.gl.SetFile(pid, base, "db/3_y.up.sql", "CREATE TABLE y (id bigint);\n")
+			e.gl.SetFile(pid, base, "db/3_y.down.sql", "DROP TABLE y;\n")
+			e.gl.Push(pid, iid, sha1, gitlabtest.Change{Path: tt.add, Content: "CREATE TABLE x (id bigint);\n"})
+			res := e.review(t, sha1)
+			var rules []string
+			for _, f := range res.Report.Findings {
+				rules = append(rules, f.Rule+" "+f.Path)
+			}
+			var want []string
+			if tt.want {
+				want = []string{"non-linear-history " + tt.add}
+			}
+			if diff := cmp.Diff(want, rules); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+			sums := summaries(e.gl)
+			if len(sums) != 1 {
+				t.Fatalf("%d summary notes, want 1", len(sums))
+			}
+			if got := strings.Contains(sums[0].Body, "non-linear-history"); got != tt.want {
+				t.Errorf("summary mentions non-linear-history = %v, want %v:\n%s", got, tt.want, sums[0].Body)
+			}
+			// The existing files are read for their order only.
+			if strings.Contains(sums[0].Body, "3_y.down.sql") {
+				t.Errorf("summary lists an existing file:\n%s", sums[0].Body)
+			}
+			if n := e.gl.CountCalls(gitlabtest.RouteTree); n != 1 {
+				t.Errorf("%d tree listings, want 1", n)
+			}
+		})
+	}
+}
