@@ -3,6 +3,8 @@ package mrreview_test
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -414,5 +416,72 @@ func TestNonLinearHistory(t *testing.T) {
 				t.Errorf("%d tree listings, want 1", n)
 			}
 		})
+	}
+}
+
+// A directory of many migrations: only the nearest following ones are
+// read, in numeric order (10 after 2), and the finding names the first.
+func TestNonLinearHistoryReadsNearestFollowing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.gl.SetFile(pid, base, ".pgai.yml", onlyRule("non-linear-history"))
+	e.gl.SetFile(pid, base, "db/1_a.up.sql", "CREATE TABLE a (id bigint);\n")
+	for i := 10; i < 40; i++ {
+		e.gl.SetFile(pid, base, fmt.Sprintf("db/%d_m.up.sql", i), fmt.Sprintf("CREATE TABLE m%d (id bigint);\n", i))
+	}
+	e.gl.Push(pid, iid, sha1, gitlabtest.Change{Path: "db/2_x.up.sql", Content: "CREATE TABLE x (id bigint);\n"})
+	res := e.review(t, sha1)
+	var got []string
+	for _, f := range res.Report.Findings {
+		got = append(got, f.Rule+": "+f.Message)
+	}
+	want := []string{"non-linear-history: New migration db/2_x.up.sql sorts before db/10_m.up.sql, which already exists: " +
+		"databases that ran db/10_m.up.sql will not apply it in order."}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	var read []string
+	for _, c := range e.gl.Calls() {
+		if c.Route == gitlabtest.RouteRawFile && strings.Contains(c.Path, "_m") {
+			read = append(read, c.Path)
+		}
+	}
+	if len(read) != 20 || !strings.Contains(read[0], "10_m") || !strings.Contains(read[19], "29_m") {
+		t.Errorf("read %d following migrations, want 10..29: %v", len(read), read)
+	}
+}
+
+// In CI the checkout is listed instead of the API.
+func TestNonLinearHistoryFromCheckout(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.gl.Push(pid, iid, sha1, gitlabtest.Change{Path: "db/2_x.up.sql", Content: "CREATE TABLE x (id bigint);\n"})
+	dir := t.TempDir()
+	for p, content := range map[string]string{
+		".pgai.yml":     onlyRule("non-linear-history"),
+		"db/1_a.up.sql": "CREATE TABLE a (id bigint);\n",
+		"db/2_x.up.sql": "CREATE TABLE x (id bigint);\n",
+		"db/3_y.up.sql": "CREATE TABLE y (id bigint);\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.rev.Run(t.Context(), review.Job{ProjectID: pid, MRIID: iid, HeadSHA: sha1}, mrreview.DirFiles(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Report.Findings {
+		got = append(got, f.Rule+" "+f.Path)
+	}
+	if diff := cmp.Diff([]string{"non-linear-history db/2_x.up.sql"}, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	if n := e.gl.CountCalls(gitlabtest.RouteTree); n != 0 {
+		t.Errorf("%d tree listings through the API, want 0", n)
 	}
 }
