@@ -38,6 +38,17 @@ package checks
 //     rather than passing silently. Scans are not observable on this path.
 //  4. The first error stops the section, as it stops a migration tool. An
 //     error that no "fails" claim expects fails the test.
+//  5. A section with a blocks-queue claim runs under contention (the lock
+//     queue that lock_timeout is about): before it starts, a holder session
+//     opens a transaction and reads the relation (ACCESS SHARE, a
+//     long-running reader). A watcher session polls pg_locks until some
+//     session waits for a lock on the relation (or the section ends), then
+//     runs a cheap SELECT on it under statement_timeout = 2s: a reader
+//     arriving while the migration waits. The SELECT hitting its timeout
+//     means it queued behind the migration's lock request. Then the holder
+//     commits and the section goes on. Every wait is bounded: the holder
+//     commits after the probe at the latest, the watcher gives up after 30
+//     seconds, and the section's context after two minutes.
 //
 // Claim format, one per line in the "-- proof --" section (blank lines and
 // lines starting with # are ignored):
@@ -73,6 +84,14 @@ package checks
 //	exists refunds              after the section (and the rollback of a
 //	                            transaction it left open) the relation
 //	                            exists; !exists: it does not
+//	blocks-queue orders         run under contention (step 5): the section
+//	                            waited for a lock on orders behind the
+//	                            holder, and a SELECT on orders arriving
+//	                            meanwhile was blocked (for its whole 2s
+//	                            statement_timeout); !blocks-queue: that
+//	                            SELECT was not blocked for 2s (the section
+//	                            gave up its lock request first, e.g. on
+//	                            lock_timeout, or never conflicted)
 //
 // Relations are named as in pg_class, schema-qualified unless in public; a
 // relation renamed by the section answers to its old and its new name.
@@ -150,7 +169,7 @@ type claim struct {
 	section string
 	line    int // statement start line in the section; 0 = whole section
 	negate  bool
-	kind    string // "lock", "rewrite", "scan", "fails", "succeeds"
+	kind    string // "lock", "rewrite", "scan", "fails", "succeeds", "exists", "queue"
 	mode    string
 	rel     string
 	code    string
@@ -208,13 +227,15 @@ func parseClaim(raw string) (claim, error) {
 		c.kind, c.rel = "exists", f[1]
 	case len(f) == 2 && (f[0] == "rewrite" || f[0] == "scan"):
 		c.kind, c.rel = f[0], f[1]
+	case len(f) == 2 && f[0] == "blocks-queue":
+		c.kind, c.rel = "queue", f[1]
 	case len(f) == 2 && lockConflicts[f[0]] != nil:
 		c.kind, c.mode, c.rel = "lock", f[0], f[1]
 	default:
-		return c, fmt.Errorf("unknown claim %q (want a pg_locks mode, rewrite, scan, fails SQLSTATE or succeeds)", what)
+		return c, fmt.Errorf("unknown claim %q (want a pg_locks mode, rewrite, scan, fails SQLSTATE, succeeds, exists or blocks-queue)", what)
 	}
-	if c.line != 0 && (c.kind == "fails" || c.kind == "succeeds" || c.kind == "exists") {
-		return c, errors.New("fails, succeeds and exists are claims about a whole section")
+	if c.line != 0 && (c.kind == "fails" || c.kind == "succeeds" || c.kind == "exists" || c.kind == "queue") {
+		return c, errors.New("fails, succeeds, exists and blocks-queue are claims about a whole section")
 	}
 	return c, nil
 }
@@ -242,6 +263,9 @@ type sectionObs struct {
 	// final names the user relations that exist after the section, once
 	// the tool would have disconnected (an open transaction rolled back).
 	final map[string]bool
+	// queue is what the contention sessions saw (step 5); nil when the
+	// section ran without them.
+	queue *contention
 }
 
 type relInfo struct {
@@ -338,13 +362,33 @@ type proofRun struct {
 	t       *testing.T
 	fx      Fixture
 	section string
+	// contend names the relation a holder session reads while the
+	// section runs (step 5); "" runs the section alone.
+	contend string
 }
 
 func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
-	obs, m, err := r.execute(ctx)
+	db := pgtest.New(r.t)
+	db.Exec(r.t, r.fx.Sections["setup.sql"])
+	var c *contention
+	if r.contend != "" {
+		var err error
+		if c, err = startContention(ctx, r.t, db, r.contend); err != nil {
+			return nil, err
+		}
+	}
+	obs, m, err := r.execute(ctx, db)
+	if c != nil {
+		// Stop the watcher before the rollback below: locks a failed
+		// transaction still holds count as what readers queue behind.
+		if cerr := c.finish(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	obs.queue = c
 	if m.PgConn().TxStatus() != 'I' {
 		// A transaction left open (or failed) at the end of the file is
 		// rolled back when the tool disconnects.
@@ -363,10 +407,8 @@ func (r *proofRun) run(ctx context.Context) (*sectionObs, error) {
 	return obs, nil
 }
 
-func (r *proofRun) execute(ctx context.Context) (*sectionObs, *pgx.Conn, error) {
+func (r *proofRun) execute(ctx context.Context, db *pgtest.Database) (*sectionObs, *pgx.Conn, error) {
 	t := r.t
-	db := pgtest.New(t)
-	db.Exec(t, r.fx.Sections["setup.sql"])
 	s, o, path := fixtureSettings(t, r.fx)
 	name := r.section
 	if path != "" {
@@ -659,6 +701,116 @@ poll:
 	return after, nil
 }
 
+// contention is the holder and watcher sessions of a section run under
+// contention (see the file comment, step 5).
+type contention struct {
+	rel    string
+	holder *pgx.Conn
+	prober *pgx.Conn
+	stop   chan struct{} // closed when the section has ended
+	done   chan struct{} // closed when the watcher has returned
+	// waited: a session other than the holder and the watcher was seen
+	// waiting for a lock on rel. blocked: the probe SELECT on rel ran into
+	// its statement_timeout. probed: the probe ran.
+	waited, blocked, probed bool
+	err                     error
+}
+
+const (
+	probeTimeout = "2s"             // the probe SELECT's statement_timeout
+	watchLimit   = 30 * time.Second // the watcher gives up waiting for a lock wait after this
+)
+
+// startContention opens the holder's transaction on rel and starts the
+// watcher.
+func startContention(ctx context.Context, t *testing.T, db *pgtest.Database, rel string) (*contention, error) {
+	c := &contention{rel: rel, holder: db.Conn(t), prober: db.Conn(t), stop: make(chan struct{}), done: make(chan struct{})}
+	var oid uint32
+	if err := c.prober.QueryRow(ctx, "SELECT to_regclass($1)::oid", quoteRel(rel)).Scan(&oid); err != nil {
+		return nil, fmt.Errorf("contention on %s: relation not found after setup.sql: %w", rel, err)
+	}
+	if _, err := c.holder.Exec(ctx, "BEGIN"); err != nil {
+		return nil, fmt.Errorf("holder begin: %w", err)
+	}
+	if _, err := c.holder.Exec(ctx, "SELECT count(*) FROM "+quoteRel(rel)); err != nil {
+		return nil, fmt.Errorf("holder read %s: %w", rel, err)
+	}
+	go c.watch(ctx, oid)
+	return c, nil
+}
+
+// watch waits for a lock wait on the relation (or the end of the section),
+// probes with a SELECT, and releases the holder.
+func (c *contention) watch(ctx context.Context, oid uint32) {
+	defer close(c.done)
+	defer func() {
+		// Release the holder whatever happened, so that the section
+		// never waits for it longer than the probe.
+		if _, err := c.holder.Exec(ctx, "COMMIT"); err != nil && c.err == nil {
+			c.err = fmt.Errorf("release holder: %w", err)
+		}
+	}()
+	others := []uint32{c.holder.PgConn().PID(), c.prober.PgConn().PID()}
+	limit := time.NewTimer(watchLimit)
+	defer limit.Stop()
+	for {
+		select {
+		case <-c.stop:
+			c.err = c.probe(ctx)
+			return
+		case <-limit.C:
+			c.err = fmt.Errorf("contention on %s: no session waited for a lock on it within %v and the section did not end", c.rel, watchLimit)
+			return
+		case <-ctx.Done():
+			c.err = ctx.Err()
+			return
+		default:
+		}
+		var n int
+		err := c.prober.QueryRow(ctx, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'relation' AND relation = $1 AND NOT granted AND pid <> ALL($2)
+			  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, oid, others).Scan(&n)
+		if err != nil {
+			c.err = fmt.Errorf("watch pg_locks: %w", err)
+			return
+		}
+		if n > 0 {
+			c.waited = true
+			c.err = c.probe(ctx)
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// probe runs a cheap SELECT on the relation under a statement_timeout and
+// records whether the timeout cancelled it (it was blocked all along).
+func (c *contention) probe(ctx context.Context) error {
+	if _, err := c.prober.Exec(ctx, "SET statement_timeout = "+quoteLiteral(probeTimeout)); err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	c.probed = true
+	_, err := c.prober.Exec(ctx, "SELECT count(*) FROM "+quoteRel(c.rel))
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "57014":
+		c.blocked = true
+	case err != nil:
+		return fmt.Errorf("probe SELECT on %s: %w", c.rel, err)
+	}
+	if _, err := c.prober.Exec(ctx, "RESET statement_timeout"); err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	return nil
+}
+
+// finish tells the watcher that the section has ended and waits for it.
+func (c *contention) finish() error {
+	close(c.stop)
+	<-c.done
+	return c.err
+}
+
 // stmtFailure marks the error of the statement under test (as opposed to
 // an error of the runner).
 type stmtFailure struct{ err error }
@@ -740,6 +892,16 @@ func verify(section string, claims []claim, obs *sectionObs) []string {
 			if obs.final[c.rel] == c.negate {
 				out = append(out, fmt.Sprintf("%s: not confirmed (%s exists afterwards: %v)", c.raw, c.rel, obs.final[c.rel]))
 			}
+		case "queue":
+			q := obs.queue
+			switch {
+			case q == nil || q.rel != c.rel || !q.probed:
+				out = append(out, fmt.Sprintf("%s: the section did not run under contention on %s", c.raw, c.rel))
+			case !c.negate && !q.waited:
+				out = append(out, fmt.Sprintf("%s: not confirmed (the section never waited for a lock on %s behind the holder)", c.raw, c.rel))
+			case q.blocked != !c.negate:
+				out = append(out, fmt.Sprintf("%s: not confirmed (section waited for a lock on %s: %v; a SELECT on %s was blocked for %s: %v)", c.raw, c.rel, q.waited, c.rel, probeTimeout, q.blocked))
+			}
 		case "rewrite", "scan":
 			found := false
 			for _, so := range stmts {
@@ -800,6 +962,9 @@ func TestProofClaims(t *testing.T) {
 				t.Errorf("%s: claim %q names missing section %s", fx.Name, c.raw, c.section)
 			}
 		}
+		if _, err := contendedRel(claims); err != nil {
+			t.Errorf("%s: %v", fx.Name, err)
+		}
 		s, _, _ := fixtureSettings(t, fx)
 		if s.PGVersion.Major != 0 && s.PGVersion != DefaultVersion {
 			t.Errorf("%s: proof claims on a fixture for PostgreSQL %s cannot be checked on the test server (PostgreSQL %s)", fx.Name, s.PGVersion, DefaultVersion)
@@ -812,8 +977,6 @@ func TestProofClaims(t *testing.T) {
 // single run can show, with the reason.
 var unprovable = map[string]string{
 	"multiple-alter-same-table":  "the hazard is doing a scan or rewrite twice; each one is proven by the rule that flags it (alter-column-type, set-not-null, …)",
-	"missing-lock-timeout":       "the hazard is queueing behind another session's lock, which a single migration session does not show; the lock modes themselves are proven by the rules that flag each statement",
-	"missing-statement-timeout":  "the hazard is a statement's duration on production-sized data, not a lock mode or a rewrite",
 	"unbounded-dml-in-migration": "the hazard is the number of rows locked and the WAL written, which grow with the table; the lock mode (ROW EXCLUSIVE) is not the problem",
 	"pg14-concurrent-index-bug":  "needs a PostgreSQL 14.0–14.3 server; the test server is PostgreSQL 15",
 }
@@ -881,11 +1044,40 @@ func TestProofOnPostgres(t *testing.T) {
 	}
 }
 
+// contendedRel returns the relation the blocks-queue claims about one
+// section name ("" when there are none); a section runs under contention
+// on one relation at most.
+func contendedRel(claims []claim) (string, error) {
+	rels := map[string]string{} // section → relation
+	for _, c := range claims {
+		if c.kind != "queue" {
+			continue
+		}
+		if r, ok := rels[c.section]; ok && r != c.rel {
+			return "", fmt.Errorf("blocks-queue claims on %s name two relations (%s, %s); a section runs under contention on one", c.section, r, c.rel)
+		}
+		rels[c.section] = c.rel
+	}
+	if len(rels) > 1 {
+		// Callers pass the claims of one section; several sections are
+		// only checked for consistency above.
+		return "", nil
+	}
+	for _, r := range rels {
+		return r, nil
+	}
+	return "", nil
+}
+
 // proveSection runs one section and checks its claims.
 func proveSection(t *testing.T, fx Fixture, sec string, claims []claim) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	r := &proofRun{t: t, fx: fx, section: sec}
+	rel, err := contendedRel(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &proofRun{t: t, fx: fx, section: sec, contend: rel}
 	obs, err := r.run(ctx)
 	if err != nil {
 		t.Fatalf("run %s: %v", sec, err)
