@@ -976,7 +976,6 @@ func TestProofClaims(t *testing.T) {
 // hazard is not a lock mode, rewrite, scan or deploy-time error that a
 // single run can show, with the reason.
 var unprovable = map[string]string{
-	"multiple-alter-same-table":  "the hazard is doing a scan or rewrite twice; each one is proven by the rule that flags it (alter-column-type, set-not-null, …)",
 	"unbounded-dml-in-migration": "the hazard is the number of rows locked and the WAL written, which grow with the table; the lock mode (ROW EXCLUSIVE) is not the problem",
 	"pg14-concurrent-index-bug":  "needs a PostgreSQL 14.0–14.3 server; the test server is PostgreSQL 15",
 }
