@@ -409,6 +409,13 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 			weight, column, param(tsquery), filter))
 	}
 	for _, t := range en {
+		if filter == "" {
+			// The posting list: one narrow row instead of a visit to
+			// every matching chunk row.
+			branches = append(branches, fmt.Sprintf("SELECT unnest(p.chunk_ids) AS id, %g::float8 AS w FROM kb_postings p WHERE p.lexeme = %s",
+				t.idf, param(t.lexeme)))
+			continue
+		}
 		branch(t.idf, "tsv_en", quoteLexeme(t.lexeme))
 	}
 	// Headings are short: their index stays cheap for common terms too.

@@ -328,7 +328,8 @@ func (s *Store) replace(ctx context.Context, collection string, d *Document, has
 }
 
 // RefreshLexemes recomputes the document frequencies used to weigh query
-// terms. Ingest calls it after any change.
+// terms and the posting lists of the english lexemes. Ingest calls it after
+// any change.
 func (s *Store) RefreshLexemes(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -339,6 +340,8 @@ func (s *Store) RefreshLexemes(ctx context.Context) error {
 		"DELETE FROM kb_lexemes",
 		"INSERT INTO kb_lexemes SELECT 'english', word, ndoc FROM ts_stat('SELECT tsv_en FROM kb_chunks')",
 		"INSERT INTO kb_lexemes SELECT 'simple', word, ndoc FROM ts_stat('SELECT tsv_simple FROM kb_chunks')",
+		"DELETE FROM kb_postings",
+		"INSERT INTO kb_postings SELECT t.lexeme, array_agg(c.id ORDER BY c.id) FROM kb_chunks c, unnest(c.tsv_en) t GROUP BY t.lexeme",
 		// The number of chunks, the N of the IDF formula.
 		"INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks",
 	} {
