@@ -77,6 +77,9 @@ var (
 	// commonTermMinChunks: below this many chunks no term is dropped (the
 	// cost does not matter there).
 	commonTermMinChunks = 5000
+	// phraseCandidates: in unfiltered searches, phrase matches re-rank
+	// this many best chunks by term score.
+	phraseCandidates = 200
 	// efSearch is the HNSW candidate list size at query time.
 	efSearch = 100
 )
@@ -425,11 +428,26 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	for _, t := range q.simple {
 		branch(t.idf*identifierWeight, "tsv_simple", quoteLexeme(t.lexeme))
 	}
-	for _, t := range q.phrases {
-		branch(t.idf*phraseWeight, "tsv_en", t.lexeme)
+	var sql string
+	if filter == "" && len(q.phrases) > 0 {
+		// Phrases need the positions of the chunk row: instead of a GIN
+		// recheck of every chunk holding both words (most of the table for
+		// common pairs), they re-rank the best phraseCandidates chunks by
+		// term score.
+		bonus := make([]string, len(q.phrases))
+		for i, t := range q.phrases {
+			bonus[i] = fmt.Sprintf("CASE WHEN c.tsv_en @@ %s::tsquery THEN %g::float8 ELSE 0 END", param(t.lexeme), t.idf*phraseWeight)
+		}
+		sql = fmt.Sprintf(`WITH t AS MATERIALIZED (SELECT id, sum(w) AS s FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d)
+			SELECT t.id FROM t JOIN kb_chunks c ON c.id = t.id ORDER BY t.s + %s DESC, t.id LIMIT %d`,
+			strings.Join(branches, "\n\tUNION ALL "), max(phraseCandidates, limit), strings.Join(bonus, " + "), limit)
+	} else {
+		for _, t := range q.phrases {
+			branch(t.idf*phraseWeight, "tsv_en", t.lexeme)
+		}
+		sql = fmt.Sprintf("SELECT id FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d",
+			strings.Join(branches, "\n\tUNION ALL "), limit)
 	}
-	sql := fmt.Sprintf("SELECT id FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d",
-		strings.Join(branches, "\n\tUNION ALL "), limit)
 	// Parallel workers cost more to start than this query takes.
 	ids, err := s.ids(ctx, []string{"SET LOCAL max_parallel_workers_per_gather = 0"}, sql, args)
 	if err != nil {
