@@ -426,6 +426,11 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 		branch(t.idf*headingBoost, "tsv_head", quoteLexeme(t.lexeme))
 	}
 	for _, t := range q.simple {
+		if filter == "" {
+			branches = append(branches, fmt.Sprintf("SELECT unnest(p.chunk_ids) AS id, %g::float8 AS w FROM kb_postings_simple p WHERE p.lexeme = %s",
+				t.idf*identifierWeight, param(t.lexeme)))
+			continue
+		}
 		branch(t.idf*identifierWeight, "tsv_simple", quoteLexeme(t.lexeme))
 	}
 	var sql string

@@ -342,6 +342,8 @@ func (s *Store) RefreshLexemes(ctx context.Context) error {
 		"INSERT INTO kb_lexemes SELECT 'simple', word, ndoc FROM ts_stat('SELECT tsv_simple FROM kb_chunks')",
 		"DELETE FROM kb_postings",
 		"INSERT INTO kb_postings SELECT t.lexeme, array_agg(c.id ORDER BY c.id) FROM kb_chunks c, unnest(c.tsv_en) t GROUP BY t.lexeme",
+		"DELETE FROM kb_postings_simple",
+		"INSERT INTO kb_postings_simple SELECT t.lexeme, array_agg(c.id ORDER BY c.id) FROM kb_chunks c, unnest(c.tsv_simple) t GROUP BY t.lexeme",
 		// The number of chunks, the N of the IDF formula.
 		"INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks",
 	} {
