@@ -237,9 +237,9 @@ func rewriteFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, b
 		if s := th.sizeSeverity(bytes); s > sev {
 			sev = s
 		}
-		desc := fmt.Sprintf("%s (%s, ~%s rows)", t, humanBytes(bytes), humanCount(rows))
+		desc := fmt.Sprintf("%s (%s, ~%s rows)", t, HumanBytes(bytes), humanCount(rows))
 		if l := strongestLock(m, t); l != nil {
-			desc += fmt.Sprintf(" under %s held %s, which blocks %s", l.Mode, humanMS(l.HeldMS), blocksText(l.Blocks))
+			desc += fmt.Sprintf(" under %s held %s, which blocks %s", l.Mode, HumanMS(l.HeldMS), blocksText(l.Blocks))
 		}
 		parts = append(parts, desc)
 	}
@@ -274,10 +274,10 @@ func lockFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, bool
 		until = "from this statement until its transaction ended"
 	}
 	msg := fmt.Sprintf("Measured on the clone: %s on %s held %s (%s): %s on %s were blocked for that long.",
-		worst.Mode, worst.Relation, humanMS(worst.HeldMS), until, blocksText(worst.Blocks), worst.Relation)
+		worst.Mode, worst.Relation, HumanMS(worst.HeldMS), until, blocksText(worst.Blocks), worst.Relation)
 	for _, b := range m.Blocked {
 		if b.Relation == worst.Relation {
-			msg += fmt.Sprintf(" A concurrent %s on %s waited %s.", b.Kind, b.Relation, humanMS(b.MaxWaitMS))
+			msg += fmt.Sprintf(" A concurrent %s on %s waited %s.", b.Kind, b.Relation, HumanMS(b.MaxWaitMS))
 		}
 	}
 	return newFinding(LongLockHold, sev, m, th, msg, evidenceOf(m)), true
@@ -323,7 +323,7 @@ func slowFinding(m *Measurement, th Thresholds) (checks.Finding, bool) {
 	if m.DurationMS <= ms(limit) {
 		return checks.Finding{}, false
 	}
-	msg := fmt.Sprintf("Measured on the clone: the statement ran %s, over the %s limit for a statement in a migration.", humanMS(m.DurationMS), human(limit))
+	msg := fmt.Sprintf("Measured on the clone: the statement ran %s, over the %s limit for a statement in a migration.", HumanMS(m.DurationMS), human(limit))
 	if m.Rows >= 0 {
 		msg += fmt.Sprintf(" Rows processed: %s.", humanCount(m.Rows))
 	}
@@ -519,7 +519,7 @@ func locksSummary(m *Measurement) string {
 		if l.Kind != "table" && l.Kind != "partitioned table" {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s on %s held %s (blocks %s)", l.Mode, l.Relation, humanMS(l.HeldMS), blocksText(l.Blocks)))
+		parts = append(parts, fmt.Sprintf("%s on %s held %s (blocks %s)", l.Mode, l.Relation, HumanMS(l.HeldMS), blocksText(l.Blocks)))
 	}
 	if len(parts) == 0 {
 		return ""
@@ -527,9 +527,10 @@ func locksSummary(m *Measurement) string {
 	return ", " + strings.Join(parts, "; ")
 }
 
-func human(d time.Duration) string { return humanMS(ms(d)) }
+func human(d time.Duration) string { return HumanMS(ms(d)) }
 
-func humanMS(v float64) string {
+// HumanMS formats milliseconds for people: "850.0 ms", "1.50 s", "2.5 min".
+func HumanMS(v float64) string {
 	switch {
 	case v >= 60000:
 		return fmt.Sprintf("%.1f min", v/60000)
@@ -539,7 +540,8 @@ func humanMS(v float64) string {
 	return fmt.Sprintf("%.1f ms", v)
 }
 
-func humanBytes(b int64) string {
+// HumanBytes formats a size in binary units ("119.5 MiB"); negative means unknown.
+func HumanBytes(b int64) string {
 	if b < 0 {
 		return "size unknown"
 	}

@@ -139,15 +139,15 @@ type experimentOutput struct {
 
 func writeExperimentText(w io.Writer, out experimentOutput) {
 	res := out.Result
-	fmt.Fprintf(w, "Experiment on a %s clone: %d statements in %s (%s with the clone).\n", out.Clone, len(res.Measurements), msText(res.DurationMS), msText(out.DurationMS))
+	fmt.Fprintf(w, "Experiment on a %s clone: %d statements in %s (%s with the clone).\n", out.Clone, len(res.Measurements), dblab.HumanMS(res.DurationMS), dblab.HumanMS(out.DurationMS))
 	for _, m := range res.Measurements {
 		fmt.Fprintf(w, "\n%s:%d  %s\n", m.Path, m.Line, oneLine(m.Statement, 100))
-		parts := []string{"duration " + msText(m.DurationMS)}
+		parts := []string{"duration " + dblab.HumanMS(m.DurationMS)}
 		if m.Rows >= 0 {
 			parts = append(parts, fmt.Sprintf("rows %d", m.Rows))
 		}
 		if m.WALBytes > 0 {
-			parts = append(parts, "WAL "+bytesText(m.WALBytes))
+			parts = append(parts, "WAL "+dblab.HumanBytes(m.WALBytes))
 		}
 		if m.InTransaction {
 			parts = append(parts, "in a transaction (locks held until it ends)")
@@ -160,7 +160,7 @@ func writeExperimentText(w io.Writer, out experimentOutput) {
 			fmt.Fprintln(w, "  locks:")
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			for _, l := range m.Locks {
-				fmt.Fprintf(tw, "    %s\ton %s %s\theld %s\tblocks %s\n", l.Mode, l.Kind, l.Relation, msText(l.HeldMS), strings.Join(l.Blocks, ", "))
+				fmt.Fprintf(tw, "    %s\ton %s %s\theld %s\tblocks %s\n", l.Mode, l.Kind, l.Relation, dblab.HumanMS(l.HeldMS), strings.Join(l.Blocks, ", "))
 			}
 			tw.Flush()
 		}
@@ -172,10 +172,10 @@ func writeExperimentText(w io.Writer, out experimentOutput) {
 		}
 		for _, s := range m.Sizes {
 			fmt.Fprintf(w, "  size of %s: table %s → %s, indexes %s → %s\n", s.Relation,
-				bytesText(s.TableBefore), bytesText(s.TableAfter), bytesText(s.IndexBefore), bytesText(s.IndexAfter))
+				dblab.HumanBytes(s.TableBefore), dblab.HumanBytes(s.TableAfter), dblab.HumanBytes(s.IndexBefore), dblab.HumanBytes(s.IndexAfter))
 		}
 		for _, b := range m.Blocked {
-			fmt.Fprintf(w, "  traffic: a %s on %s waited %s\n", b.Kind, b.Relation, msText(b.MaxWaitMS))
+			fmt.Fprintf(w, "  traffic: a %s on %s waited %s\n", b.Kind, b.Relation, dblab.HumanMS(b.MaxWaitMS))
 		}
 		if m.Plan != nil {
 			fmt.Fprintln(w, "  plan:")
@@ -229,31 +229,8 @@ func writePlan(w io.Writer, plan any) {
 		walk(p, 0)
 	}
 	if et, ok := top[0]["Execution Time"].(float64); ok {
-		fmt.Fprintf(w, "    execution time %s\n", msText(et))
+		fmt.Fprintf(w, "    execution time %s\n", dblab.HumanMS(et))
 	}
-}
-
-func msText(v float64) string {
-	switch {
-	case v >= 60000:
-		return fmt.Sprintf("%.1f min", v/60000)
-	case v >= 1000:
-		return fmt.Sprintf("%.2f s", v/1000)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
-
-func bytesText(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := int64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }
 
 func oneLine(s string, max int) string {
