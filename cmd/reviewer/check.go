@@ -161,14 +161,13 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			req.Paths = append(req.Paths, p)
 		}
 	}
-	var files []*sqlparse.File
 	if len(req.Paths) < len(paths) {
 		b, err := io.ReadAll(io.LimitReader(stdin, maxStdin+1))
 		if err != nil {
 			fmt.Fprintln(stderr, "reviewer check: read standard input:", err)
 			return exitError
 		}
-		files = append(files, sqlparse.ParseFile(*stdinName, b, cfg.Parse))
+		req.Parsed = append(req.Parsed, sqlparse.ParseFile(*stdinName, b, cfg.Parse))
 	}
 	if clone.enabled() {
 		r, err := clone.runner(logger)
@@ -178,7 +177,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		req.Experimenter = r
 	}
-	if len(outs) == 1 && outs[0].format == "text" && outs[0].file == "" && req.Experimenter == nil && len(files) == 0 {
+	if len(outs) == 1 && outs[0].format == "text" && outs[0].file == "" && req.Experimenter == nil {
 		// The common terminal case: print each file's findings as soon as
 		// it is checked, so memory stays flat on large migration sets.
 		tw := report.NewTextWriter(stdout, textOptions(stdout, *color, *brief))
@@ -205,7 +204,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return exitOK
 	}
-	rep, err := checkFiles(ctx, req, files)
+	rep, err := review.Run(ctx, req)
 	if err != nil {
 		fmt.Fprintln(stderr, "reviewer check:", err)
 		return exitError
@@ -221,38 +220,6 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return exitBlocking
 	}
 	return exitOK
-}
-
-// checkFiles reviews the request's paths plus already parsed files (from
-// standard input).
-func checkFiles(ctx context.Context, req review.Request, extra []*sqlparse.File) (*report.Report, error) {
-	if len(extra) == 0 {
-		return review.Run(ctx, req)
-	}
-	var files []*sqlparse.File
-	if len(req.Paths) > 0 {
-		loaded, err := sqlparse.Load(ctx, req.Paths, req.Config.Parse)
-		if err != nil {
-			return nil, err
-		}
-		files = loaded
-	}
-	files = append(files, extra...)
-	res := checks.Run(files, req.Config.Settings)
-	findings := res.Findings
-	rep := report.New(files, findings, nil)
-	if req.Experimenter != nil {
-		m, merged, err := req.Experimenter.Experiment(ctx, files, findings)
-		if err != nil {
-			return nil, fmt.Errorf("clone experiment: %w", err)
-		}
-		for i := range merged {
-			merged[i].Blocking = merged[i].Severity >= req.Config.Settings.FailOn
-		}
-		rep = report.New(files, merged, m)
-	}
-	rep.PGVersion = req.Config.Settings.PGVersion.String()
-	return rep, nil
 }
 
 func writeOutput(o output, rep *report.Report, stdout io.Writer, color string, brief bool) error {

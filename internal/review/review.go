@@ -43,6 +43,9 @@ type Experimenter interface {
 type Request struct {
 	// Paths are files or directories on disk.
 	Paths []string
+	// Parsed are files already read and parsed (e.g. standard input); they
+	// are checked after the files of Paths or Sources.
+	Parsed []*sqlparse.File
 	// Sources are in-memory files (used instead of Paths when set).
 	Sources []Source
 	// Changed, when set, limits the report to these paths (relative, as in
@@ -115,15 +118,7 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 		findings []checks.Finding
 		parsed   []*sqlparse.File // kept only for the experiment
 	)
-	err := sqlparse.Each(ctx, paths, cfg.Parse, func(f *sqlparse.File) error {
-		if req.rel != nil {
-			f.Path = req.rel(f.Path)
-			for _, st := range f.Statements {
-				if st.Err != nil {
-					st.Err.Path = f.Path
-				}
-			}
-		}
+	visit := func(f *sqlparse.File) error {
 		norm := filepath.ToSlash(filepath.Clean(f.Path))
 		if len(added) > 0 {
 			if added[norm] {
@@ -156,7 +151,27 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			parsed = append(parsed, f)
 		}
 		return nil
-	})
+	}
+	var err error
+	if len(paths) > 0 {
+		err = sqlparse.Each(ctx, paths, cfg.Parse, func(f *sqlparse.File) error {
+			if req.rel != nil {
+				f.Path = req.rel(f.Path)
+				for _, st := range f.Statements {
+					if st.Err != nil {
+						st.Err.Path = f.Path
+					}
+				}
+			}
+			return visit(f)
+		})
+	}
+	for _, f := range req.Parsed {
+		if err != nil {
+			break
+		}
+		err = visit(f)
+	}
 	if err != nil {
 		return nil, err
 	}
