@@ -232,7 +232,7 @@ func TestCheckSeveralFormatsInOneRun(t *testing.T) {
 func TestIgnoreDirectives(t *testing.T) {
 	t.Parallel()
 	sql := "-- pgai:ignore index-create-nonconcurrent the table has 10 rows\nCREATE INDEX i ON t (x);\n-- pgai:ignore drop-everything\nCREATE INDEX CONCURRENTLY j ON t (y);\n"
-	code, out, _ := runCLI(t, sql, "check", "--format", "json", "-")
+	_, out, _ := runCLI(t, sql, "check", "--format", "json", "-")
 	var doc struct {
 		Findings []struct{ Rule, Message string } `json:"findings"`
 	}
@@ -249,7 +249,6 @@ func TestIgnoreDirectives(t *testing.T) {
 	if !strings.Contains(strings.Join(rules, ","), "unused-ignore") {
 		t.Errorf("unused ignore not reported; findings: %v", rules)
 	}
-	_ = code
 }
 
 func TestConfigFileAndFlags(t *testing.T) {

@@ -88,12 +88,8 @@ func TestFrameworkProjects(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("%s: bad JSON: %v", name, err)
 		}
-		wantFW := name
-		if name == "sql" {
-			wantFW = "sql"
-		}
 		for _, f := range rep.Files {
-			if f.Framework != wantFW && !(name == "sqitch" && strings.HasSuffix(f.Path, "unlisted.sql")) {
+			if f.Framework != name && !(name == "sqitch" && strings.HasSuffix(f.Path, "unlisted.sql")) {
 				t.Errorf("%s: %s detected as %q", name, f.Path, f.Framework)
 			}
 		}
