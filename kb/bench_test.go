@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gitlab.com/pgai/reviewer/internal/pgtest"
 )
@@ -126,16 +127,112 @@ func BenchmarkSearch100k(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("PGAI_KB_BENCH_CHUNKS")); err == nil && n >= 1000 {
 		nChunks = n
 	}
-	const (
-		dims   = 256
-		nQuery = 200
-		model  = "synthetic-clustered-256"
-	)
 	ctx := context.Background()
 	pool := pgtest.New(b).Pool(b)
 	if err := Migrate(ctx, pool); err != nil {
 		b.Fatal(err)
 	}
+	syn := loadSynthetic(ctx, b, pool, nChunks)
+	const (
+		dims  = syntheticDims
+		model = syntheticModel
+	)
+	queries, qe := syn.queries, syn.embedder
+	loadText, loadVec, buildIndex := syn.loadText, syn.loadVec, syn.buildIndex
+	s := NewStore(pool, StoreOptions{Embedder: qe})
+
+	// Recall@10 of the HNSW index against exact search, same query vectors.
+	var recall float64
+	for _, q := range queries {
+		approx, err := s.vectorSearch(ctx, model, dims, qe.queries[q], SearchOptions{}, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		exact, err := exactSearch(ctx, s, model, dims, qe.queries[q], 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hit := 0
+		for _, id := range approx {
+			if slices.Contains(exact, id) {
+				hit++
+			}
+		}
+		recall += float64(hit) / float64(len(exact))
+	}
+	recall /= float64(len(queries))
+
+	latency := func(mode Mode) (p50, p95 time.Duration) {
+		var ds []time.Duration
+		for _, q := range queries {
+			t0 := time.Now()
+			if _, err := s.Search(ctx, q, SearchOptions{Limit: 10, Mode: mode}); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], ds[len(ds)*95/100]
+	}
+	latency(ModeHybrid) // warm the caches
+	b.ResetTimer()
+	for b.Loop() {
+		hp50, hp95 := latency(ModeHybrid)
+		vp50, vp95 := latency(ModeVector)
+		fp50, fp95 := latency(ModeFullText)
+		b.ReportMetric(float64(hp50.Microseconds())/1000, "hybrid-p50-ms")
+		b.ReportMetric(float64(hp95.Microseconds())/1000, "hybrid-p95-ms")
+		b.ReportMetric(float64(vp50.Microseconds())/1000, "vector-p50-ms")
+		b.ReportMetric(float64(vp95.Microseconds())/1000, "vector-p95-ms")
+		b.ReportMetric(float64(fp50.Microseconds())/1000, "fulltext-p50-ms")
+		b.ReportMetric(float64(fp95.Microseconds())/1000, "fulltext-p95-ms")
+	}
+	b.ReportMetric(recall, "recall@10")
+	b.ReportMetric(float64(nChunks), "chunks")
+	b.ReportMetric(loadText.Seconds(), "load-text-s")
+	b.ReportMetric(loadVec.Seconds(), "load-vectors-s")
+	b.ReportMetric(buildIndex.Seconds(), "hnsw-build-s")
+}
+
+const (
+	syntheticDims  = 256
+	syntheticModel = "synthetic-clustered-256"
+)
+
+// syntheticMix gives the synthetic documents in turn these kinds, trust
+// levels and versions, so that filtered searches have something to filter:
+// docs of version 15 (40%) and 16 (20%), source code of 15 (20%), web pages
+// of no version (20%).
+var syntheticMix = []struct {
+	kind    Kind
+	trust   Trust
+	version string
+}{
+	{KindDocs, TrustHigh, "15"},
+	{KindDocs, TrustHigh, "16"},
+	{KindSource, TrustHighest, "15"},
+	{KindDocs, TrustHigh, "15"},
+	{KindWeb, TrustUnknown, ""},
+}
+
+// synthetic is a knowledge base of synthetic chunks and the queries to run
+// on it.
+type synthetic struct {
+	queries                       []string
+	embedder                      queryEmbedder
+	loadText, loadVec, buildIndex time.Duration
+}
+
+// loadSynthetic stores nChunks chunks of Zipf-distributed words from the
+// test docs' vocabulary in documents of 100 chunks, with clustered 256-d
+// embeddings and their HNSW index, and draws 200 queries of 2 to 5 words,
+// each with a vector of the same space.
+func loadSynthetic(ctx context.Context, b testing.TB, pool *pgxpool.Pool, nChunks int) synthetic {
+	const (
+		dims   = syntheticDims
+		nQuery = 200
+		model  = syntheticModel
+	)
 	// Vocabulary of the committed test pages.
 	var vocab []string
 	seen := map[string]bool{}
@@ -163,8 +260,9 @@ func BenchmarkSearch100k(b *testing.B) {
 	start := time.Now()
 	const perDoc = 100
 	for d := 0; d < nChunks/perDoc; d++ {
-		doc := Document{Key: fmt.Sprintf("web:synthetic:%d", d), Kind: KindWeb, Title: "synthetic " + words(3),
-			URL: fmt.Sprintf("https://example.org/synthetic/%d", d), Trust: TrustUnknown}
+		m := syntheticMix[d%len(syntheticMix)]
+		doc := Document{Key: fmt.Sprintf("synthetic:%d", d), Kind: m.kind, Title: "synthetic " + words(3),
+			URL: fmt.Sprintf("https://example.org/synthetic/%d", d), Trust: m.trust, PGVersion: m.version}
 		for c := range perDoc {
 			doc.Chunks = append(doc.Chunks, Chunk{Heading: []string{doc.Title, words(4)}, URL: fmt.Sprintf("%s#c%d", doc.URL, c), Text: words(80)})
 		}
@@ -228,62 +326,10 @@ func BenchmarkSearch100k(b *testing.B) {
 		qe.queries[q] = space.point()
 		queries = append(queries, q)
 	}
-	s = NewStore(pool, StoreOptions{Embedder: qe})
-
-	// Recall@10 of the HNSW index against exact search, same query vectors.
-	var recall float64
-	for _, q := range queries {
-		approx, err := s.vectorSearch(ctx, model, dims, qe.queries[q], SearchOptions{}, 10)
-		if err != nil {
-			b.Fatal(err)
-		}
-		exact, err := exactSearch(ctx, s, model, dims, qe.queries[q], 10)
-		if err != nil {
-			b.Fatal(err)
-		}
-		hit := 0
-		for _, id := range approx {
-			if slices.Contains(exact, id) {
-				hit++
-			}
-		}
-		recall += float64(hit) / float64(len(exact))
-	}
-	recall /= float64(len(queries))
-
-	latency := func(mode Mode) (p50, p95 time.Duration) {
-		var ds []time.Duration
-		for _, q := range queries {
-			t0 := time.Now()
-			if _, err := s.Search(ctx, q, SearchOptions{Limit: 10, Mode: mode}); err != nil {
-				b.Fatal(err)
-			}
-			ds = append(ds, time.Since(t0))
-		}
-		slices.Sort(ds)
-		return ds[len(ds)/2], ds[len(ds)*95/100]
-	}
-	latency(ModeHybrid) // warm the caches
-	b.ResetTimer()
-	for b.Loop() {
-		hp50, hp95 := latency(ModeHybrid)
-		vp50, vp95 := latency(ModeVector)
-		fp50, fp95 := latency(ModeFullText)
-		b.ReportMetric(float64(hp50.Microseconds())/1000, "hybrid-p50-ms")
-		b.ReportMetric(float64(hp95.Microseconds())/1000, "hybrid-p95-ms")
-		b.ReportMetric(float64(vp50.Microseconds())/1000, "vector-p50-ms")
-		b.ReportMetric(float64(vp95.Microseconds())/1000, "vector-p95-ms")
-		b.ReportMetric(float64(fp50.Microseconds())/1000, "fulltext-p50-ms")
-		b.ReportMetric(float64(fp95.Microseconds())/1000, "fulltext-p95-ms")
-	}
-	b.ReportMetric(recall, "recall@10")
-	b.ReportMetric(float64(nChunks), "chunks")
-	b.ReportMetric(loadText.Seconds(), "load-text-s")
-	b.ReportMetric(loadVec.Seconds(), "load-vectors-s")
-	b.ReportMetric(buildIndex.Seconds(), "hnsw-build-s")
+	return synthetic{queries: queries, embedder: qe, loadText: loadText, loadVec: loadVec, buildIndex: buildIndex}
 }
 
-func mustDocs(b *testing.B) []Document {
+func mustDocs(b testing.TB) []Document {
 	docs, err := ParseDocsDir("testdata/docs", DocsOptions{})
 	if err != nil {
 		b.Fatal(err)
