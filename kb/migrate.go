@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -18,6 +19,13 @@ var migrationFS embed.FS
 // migrationLock is the advisory lock key held while migrating, so two
 // reviewers starting at once do not apply the same migration twice.
 const migrationLock = 7_262_011_001
+
+// migrationHooks run Go code in a migration's transaction, after its SQL:
+// 0004 replaces the posting lists with packed ones, which only the Go code
+// can write.
+var migrationHooks = map[int]func(context.Context, pgx.Tx) error{
+	4: refreshPostings,
+}
 
 type migration struct {
 	version int
@@ -100,6 +108,12 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			_ = tx.Rollback(ctx)
 			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if hook := migrationHooks[m.version]; hook != nil {
+			if err := hook(ctx, tx); err != nil {
+				_ = tx.Rollback(ctx)
+				return fmt.Errorf("migrate %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO kb_schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
 			_ = tx.Rollback(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -375,12 +376,13 @@ func filterSQL(opts SearchOptions, args []any) (string, []any) {
 
 // fullText ranks chunks by the summed IDF of the query terms they
 // contain, a term counting more in the heading path and a pair of query
-// words more when found as a phrase. Each term is one GIN lookup (a UNION
-// ALL branch), so the cost grows with the matches of each term, not with
-// the number of terms times the matches of any. Terms found in over a
-// quarter of all chunks are dropped in large knowledge bases (unless
-// nothing else is left): they
-// barely weigh and would make every query touch most of the table.
+// words more when found as a phrase. The posting lists of all terms come
+// in one query (only the filter groups that pass), are summed in Go, and
+// the best phraseCandidates chunks are re-ranked with their phrase matches
+// in a second query. Terms found in over a quarter of all chunks are
+// dropped from the body match in large knowledge bases (unless nothing
+// else is left): they barely weigh and would make every query read most of
+// the chunk ids.
 func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, limit int) ([]int64, error) {
 	en := q.en
 	var rare []queryTerm
@@ -392,73 +394,132 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	if len(rare) > 0 || len(q.simple) > 0 {
 		en = rare
 	} else if len(en) > 2 {
+		en = slices.Clone(en)
 		sort.Slice(en, func(i, j int) bool { return en[i].idf > en[j].idf })
 		en = en[:2]
 	}
 	if len(en) == 0 && len(q.simple) == 0 {
 		return nil, nil
 	}
-	var args []any
-	param := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
+	// Every list of the query, with its weight; the order fixes the order
+	// of the sums.
+	type key struct {
+		field  int16
+		lexeme string
 	}
-	filter, fargs := filterSQL(opts, nil)
-	// Filter parameters come first so every branch can refer to them.
-	args = append(args, fargs...)
-	var branches []string
-	branch := func(weight float64, column, tsquery string) {
-		branches = append(branches, fmt.Sprintf("SELECT c.id, %g::float8 AS w FROM kb_chunks c WHERE c.%s @@ %s::tsquery%s",
-			weight, column, param(tsquery), filter))
+	weights := map[key]float64{}
+	var order []key
+	add := func(field int16, lexeme string, w float64) {
+		k := key{field, lexeme}
+		if _, ok := weights[k]; !ok {
+			order = append(order, k)
+		}
+		weights[k] += w
 	}
 	for _, t := range en {
-		if filter == "" {
-			// The posting list: one narrow row instead of a visit to
-			// every matching chunk row.
-			branches = append(branches, fmt.Sprintf("SELECT unnest(p.chunk_ids) AS id, %g::float8 AS w FROM kb_postings p WHERE p.lexeme = %s",
-				t.idf, param(t.lexeme)))
-			continue
-		}
-		branch(t.idf, "tsv_en", quoteLexeme(t.lexeme))
+		add(fieldBody, t.lexeme, t.idf)
 	}
-	// Headings are short: their index stays cheap for common terms too.
+	// Headings are short: their lists stay small for common terms too.
 	for _, t := range q.en {
-		branch(t.idf*headingBoost, "tsv_head", quoteLexeme(t.lexeme))
+		add(fieldHeading, t.lexeme, t.idf*headingBoost)
 	}
 	for _, t := range q.simple {
-		if filter == "" {
-			branches = append(branches, fmt.Sprintf("SELECT unnest(p.chunk_ids) AS id, %g::float8 AS w FROM kb_postings_simple p WHERE p.lexeme = %s",
-				t.idf*identifierWeight, param(t.lexeme)))
-			continue
-		}
-		branch(t.idf*identifierWeight, "tsv_simple", quoteLexeme(t.lexeme))
+		add(fieldIdent, t.lexeme, t.idf*identifierWeight)
 	}
-	var sql string
-	if filter == "" && len(q.phrases) > 0 {
-		// Phrases need the positions of the chunk row: instead of a GIN
-		// recheck of every chunk holding both words (most of the table for
-		// common pairs), they re-rank the best phraseCandidates chunks by
-		// term score.
-		bonus := make([]string, len(q.phrases))
-		for i, t := range q.phrases {
-			bonus[i] = fmt.Sprintf("CASE WHEN c.tsv_en @@ %s::tsquery THEN %g::float8 ELSE 0 END", param(t.lexeme), t.idf*phraseWeight)
-		}
-		sql = fmt.Sprintf(`WITH t AS MATERIALIZED (SELECT id, sum(w) AS s FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d)
-			SELECT t.id FROM t JOIN kb_chunks c ON c.id = t.id ORDER BY t.s + %s DESC, t.id LIMIT %d`,
-			strings.Join(branches, "\n\tUNION ALL "), max(phraseCandidates, limit), strings.Join(bonus, " + "), limit)
-	} else {
-		for _, t := range q.phrases {
-			branch(t.idf*phraseWeight, "tsv_en", t.lexeme)
-		}
-		sql = fmt.Sprintf("SELECT id FROM (%s) t GROUP BY id ORDER BY sum(w) DESC, id LIMIT %d",
-			strings.Join(branches, "\n\tUNION ALL "), limit)
+	fields := make([]int16, len(order))
+	lexemes := make([]string, len(order))
+	for i, k := range order {
+		fields[i], lexemes[i] = k.field, k.lexeme
 	}
-	// Parallel workers cost more to start than this query takes.
-	ids, err := s.ids(ctx, []string{"SET LOCAL max_parallel_workers_per_gather = 0"}, sql, args)
+	filter, args := filterSQL(opts, []any{fields, lexemes})
+	rows, err := s.pool.Query(ctx, `SELECT c.field, c.lexeme, c.chunk_ids
+		FROM unnest($1::int2[], $2::text[]) q (field, lexeme)
+		JOIN kb_postings c ON c.field = q.field AND c.lexeme = q.lexeme
+		WHERE true`+filter, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: full text: %w", err)
 	}
+	byKey := map[key][][]byte{}
+	for rows.Next() {
+		var k key
+		var ids []byte
+		if err := rows.Scan(&k.field, &k.lexeme, &ids); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("search: full text: %w", err)
+		}
+		byKey[k] = append(byKey[k], ids)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: full text: %w", err)
+	}
+	var lists []weightedList
+	for _, k := range order {
+		for _, ids := range byKey[k] {
+			lists = append(lists, weightedList{ids: ids, weight: weights[k]})
+		}
+	}
+	n := limit
+	if len(q.phrases) > 0 {
+		n = max(phraseCandidates, limit)
+	}
+	top, err := topScores(lists, n)
+	if err != nil {
+		return nil, fmt.Errorf("search: full text: %w", err)
+	}
+	if len(q.phrases) > 0 && len(top) > 0 {
+		if top, err = s.phraseRerank(ctx, q.phrases, top); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]int64, 0, min(limit, len(top)))
+	for _, t := range top[:min(limit, len(top))] {
+		ids = append(ids, t.id)
+	}
 	return ids, nil
+}
+
+// phraseRerank adds to each candidate's score the weight of the query
+// phrases its text holds (positions are only in the chunk row) and sorts
+// them again. Candidates whose chunk is gone are dropped.
+func (s *Store) phraseRerank(ctx context.Context, phrases []queryTerm, top []scoredID) ([]scoredID, error) {
+	ids := make([]int64, len(top))
+	for i, t := range top {
+		ids[i] = t.id
+	}
+	args := []any{ids}
+	bonus := make([]string, len(phrases))
+	for i, t := range phrases {
+		args = append(args, t.lexeme)
+		bonus[i] = fmt.Sprintf("CASE WHEN c.tsv_en @@ $%d::tsquery THEN %g::float8 ELSE 0 END", len(args), t.idf*phraseWeight)
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT c.id, %s FROM kb_chunks c WHERE c.id = ANY($1)",
+		strings.Join(bonus, " + ")), args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: phrases: %w", err)
+	}
+	extra := make(map[int64]float64, len(top))
+	for rows.Next() {
+		var id int64
+		var b float64
+		if err := rows.Scan(&id, &b); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("search: phrases: %w", err)
+		}
+		extra[id] = b
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: phrases: %w", err)
+	}
+	out := top[:0:0]
+	for _, t := range top {
+		if b, ok := extra[t.id]; ok {
+			out = append(out, scoredID{t.id, t.score + b})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].better(out[j]) })
+	return out, nil
 }
 
 // vectorSearch returns the nearest chunks by cosine distance through the

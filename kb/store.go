@@ -327,29 +327,17 @@ func (s *Store) replace(ctx context.Context, collection string, d *Document, has
 	return len(d.Chunks), nil
 }
 
-// RefreshLexemes recomputes the document frequencies used to weigh query
-// terms and the posting lists of the english lexemes. Ingest calls it after
-// any change.
+// RefreshLexemes rebuilds the posting lists of the full-text fields and
+// the document frequencies used to weigh query terms, in one transaction.
+// Ingest calls it after any change.
 func (s *Store) RefreshLexemes(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("refresh lexemes: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	for _, q := range []string{
-		"DELETE FROM kb_lexemes",
-		"INSERT INTO kb_lexemes SELECT 'english', word, ndoc FROM ts_stat('SELECT tsv_en FROM kb_chunks')",
-		"INSERT INTO kb_lexemes SELECT 'simple', word, ndoc FROM ts_stat('SELECT tsv_simple FROM kb_chunks')",
-		"DELETE FROM kb_postings",
-		"INSERT INTO kb_postings SELECT t.lexeme, array_agg(c.id ORDER BY c.id) FROM kb_chunks c, unnest(c.tsv_en) t GROUP BY t.lexeme",
-		"DELETE FROM kb_postings_simple",
-		"INSERT INTO kb_postings_simple SELECT t.lexeme, array_agg(c.id ORDER BY c.id) FROM kb_chunks c, unnest(c.tsv_simple) t GROUP BY t.lexeme",
-		// The number of chunks, the N of the IDF formula.
-		"INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks",
-	} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("refresh lexemes: %w", err)
-		}
+	if err := refreshPostings(ctx, tx); err != nil {
+		return fmt.Errorf("refresh lexemes: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("refresh lexemes: commit: %w", err)

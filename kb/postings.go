@@ -1,0 +1,224 @@
+package kb
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Posting lists: for each field (body, heading, identifiers), lexeme and
+// filter group (kind, trust, version), the ascending ids of the chunks
+// holding the lexeme, packed as unsigned varint deltas (about one byte a
+// chunk for common terms). A full-text search reads the lists of its terms
+// in one query and sums the term weights in Go, instead of aggregating
+// hundreds of thousands of rows in PostgreSQL. Filters select whole lists
+// (a group matches the filter or not), so filtered searches score exactly
+// the chunks that pass and never run out of results.
+
+// Posting fields, the kb_postings.field values.
+const (
+	fieldBody    int16 = 0 // tsv_en: heading and body, english stems
+	fieldHeading int16 = 1 // tsv_head: heading path, english stems
+	fieldIdent   int16 = 2 // tsv_simple: identifiers, underscores removed
+)
+
+// postingsLock serializes posting list rebuilds (advisory lock key).
+const postingsLock = 7_262_011_002
+
+// packIDs encodes ascending chunk ids as varint deltas.
+func packIDs(ids []int64) ([]byte, error) {
+	out := make([]byte, 0, len(ids)+8)
+	var prev int64
+	for i, id := range ids {
+		if id < prev || (i > 0 && id == prev) {
+			return nil, fmt.Errorf("pack posting list: id %d after %d", id, prev)
+		}
+		out = binary.AppendUvarint(out, uint64(id-prev))
+		prev = id
+	}
+	return out, nil
+}
+
+// errBadPostings reports a packed list that does not decode.
+var errBadPostings = errors.New("corrupt posting list")
+
+// unpackIDs calls f with each id of a packed list, in ascending order.
+func unpackIDs(b []byte, f func(id int64)) error {
+	var id int64
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || d == 0 && id != 0 || d > 1<<62 {
+			return errBadPostings
+		}
+		id += int64(d)
+		b = b[n:]
+		f(id)
+	}
+	return nil
+}
+
+// refreshPostings rebuilds kb_postings and the document frequencies of
+// kb_lexemes from kb_chunks, in tx (so readers see the old lists or the
+// new ones). The ids are read per lexeme and group, packed here and
+// written back with COPY.
+func refreshPostings(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(postingsLock)); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM kb_postings"); err != nil {
+		return fmt.Errorf("clear postings: %w", err)
+	}
+	for _, f := range []struct {
+		field  int16
+		column string
+	}{{fieldBody, "tsv_en"}, {fieldHeading, "tsv_head"}, {fieldIdent, "tsv_simple"}} {
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT t.lexeme, c.kind, c.trust, c.pg_version, array_agg(c.id ORDER BY c.id)
+			FROM kb_chunks c, unnest(c.%s) t GROUP BY 1, 2, 3, 4`, f.column))
+		if err != nil {
+			return fmt.Errorf("read %s postings: %w", f.column, err)
+		}
+		var out [][]any
+		var ids []int64
+		for rows.Next() {
+			var lexeme, kind, version string
+			var trust int16
+			if err := rows.Scan(&lexeme, &kind, &trust, &version, &ids); err != nil {
+				rows.Close()
+				return fmt.Errorf("read %s postings: %w", f.column, err)
+			}
+			packed, err := packIDs(ids)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("%s %q: %w", f.column, lexeme, err)
+			}
+			out = append(out, []any{f.field, lexeme, kind, trust, version, int32(len(ids)), packed})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read %s postings: %w", f.column, err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"kb_postings"},
+			[]string{"field", "lexeme", "kind", "trust", "pg_version", "n", "chunk_ids"}, pgx.CopyFromRows(out)); err != nil {
+			return fmt.Errorf("write %s postings: %w", f.column, err)
+		}
+	}
+	for _, q := range []string{
+		"DELETE FROM kb_lexemes",
+		"INSERT INTO kb_lexemes SELECT 'english', lexeme, sum(n) FROM kb_postings WHERE field = 0 GROUP BY lexeme",
+		"INSERT INTO kb_lexemes SELECT 'simple', lexeme, sum(n) FROM kb_postings WHERE field = 2 GROUP BY lexeme",
+		// The number of chunks, the N of the IDF formula.
+		"INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks",
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("document frequencies: %w", err)
+		}
+	}
+	return nil
+}
+
+// scoredID is a chunk and its full-text score.
+type scoredID struct {
+	id    int64
+	score float64
+}
+
+// better orders by score, then by id (lower first) for stable ties.
+func (a scoredID) better(b scoredID) bool {
+	return a.score > b.score || a.score == b.score && a.id < b.id
+}
+
+// weightedList is one packed posting list and the weight of its term.
+type weightedList struct {
+	ids    []byte
+	weight float64
+}
+
+// denseSpanLimit bounds the id span scored in a flat array (8 bytes per id
+// of the span); wider spans use a map.
+var denseSpanLimit int64 = 1 << 21
+
+// topScores sums the weights of the lists each chunk is in and returns
+// the n best chunks, best first. Lists are added in the order given, so
+// equal term sets give equal sums.
+func topScores(lists []weightedList, n int) ([]scoredID, error) {
+	var total int
+	lo, hi := int64(-1), int64(-1)
+	for _, l := range lists {
+		first, last, count := int64(-1), int64(-1), 0
+		if err := unpackIDs(l.ids, func(id int64) {
+			if first < 0 {
+				first = id
+			}
+			last = id
+			count++
+		}); err != nil {
+			return nil, err
+		}
+		if count == 0 {
+			continue
+		}
+		total += count
+		if lo < 0 || first < lo {
+			lo = first
+		}
+		if last > hi {
+			hi = last
+		}
+	}
+	if total == 0 || n <= 0 {
+		return nil, nil
+	}
+	top := &scoreHeap{}
+	offer := func(s scoredID) {
+		if top.Len() < n {
+			heap.Push(top, s)
+		} else if s.better((*top)[0]) {
+			(*top)[0] = s
+			heap.Fix(top, 0)
+		}
+	}
+	if span := hi - lo + 1; span <= max(denseSpanLimit, 8*int64(total)) {
+		scores := make([]float64, span)
+		for _, l := range lists {
+			w := l.weight
+			_ = unpackIDs(l.ids, func(id int64) { scores[id-lo] += w })
+		}
+		for i, s := range scores {
+			if s != 0 {
+				offer(scoredID{lo + int64(i), s})
+			}
+		}
+	} else {
+		scores := make(map[int64]float64, total)
+		for _, l := range lists {
+			w := l.weight
+			_ = unpackIDs(l.ids, func(id int64) { scores[id] += w })
+		}
+		for id, s := range scores {
+			offer(scoredID{id, s})
+		}
+	}
+	out := make([]scoredID, top.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(top).(scoredID)
+	}
+	return out, nil
+}
+
+// scoreHeap is a min-heap: the worst of the best n on top.
+type scoreHeap []scoredID
+
+func (h scoreHeap) Len() int           { return len(h) }
+func (h scoreHeap) Less(i, j int) bool { return h[j].better(h[i]) }
+func (h scoreHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *scoreHeap) Push(x any)        { *h = append(*h, x.(scoredID)) }
+func (h *scoreHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
