@@ -17,6 +17,10 @@ import (
 // rules must not guess about it.
 type Catalog struct {
 	Tables map[string]*Table
+	// indexOwner maps a lower-case index name to the table that has it,
+	// so that DROP INDEX and REINDEX find the table without walking every
+	// table (which made a long migration history quadratic).
+	indexOwner map[string]*Table
 }
 
 // Table is one table of the Catalog.
@@ -61,7 +65,42 @@ type Constraint struct {
 }
 
 // NewCatalog returns an empty catalog.
-func NewCatalog() *Catalog { return &Catalog{Tables: map[string]*Table{}} }
+func NewCatalog() *Catalog {
+	return &Catalog{Tables: map[string]*Table{}, indexOwner: map[string]*Table{}}
+}
+
+// putIndex records an index of t.
+func (c *Catalog) putIndex(t *Table, ix *Index) {
+	key := strings.ToLower(ix.Name)
+	t.Indexes[key] = ix
+	if c.indexOwner == nil {
+		c.indexOwner = map[string]*Table{}
+	}
+	c.indexOwner[key] = t
+}
+
+// dropIndex forgets index name (any case) of t.
+func (c *Catalog) dropIndex(t *Table, name string) {
+	key := strings.ToLower(name)
+	delete(t.Indexes, key)
+	if c.indexOwner[key] == t {
+		delete(c.indexOwner, key)
+	}
+}
+
+// dropTable forgets a table under key and the index names it owned.
+func (c *Catalog) dropTable(key string) {
+	t := c.Tables[key]
+	if t == nil {
+		return
+	}
+	delete(c.Tables, key)
+	for k := range t.Indexes {
+		if c.indexOwner[k] == t {
+			delete(c.indexOwner, k)
+		}
+	}
+}
 
 // Table returns the table named by rv, or nil when the migrations have not
 // created it.
@@ -165,7 +204,7 @@ func (c *Catalog) apply(n *pg_query.Node) {
 		if name == "" {
 			name = t.Name + "_" + strings.Join(indexCols(s.IndexStmt.IndexParams), "_") + "_idx"
 		}
-		t.Indexes[strings.ToLower(name)] = &Index{Name: name, Columns: indexCols(s.IndexStmt.IndexParams), Unique: s.IndexStmt.Unique}
+		c.putIndex(t, &Index{Name: name, Columns: indexCols(s.IndexStmt.IndexParams), Unique: s.IndexStmt.Unique})
 	case *pg_query.Node_DropStmt:
 		for _, o := range s.DropStmt.Objects {
 			names := nameList(o)
@@ -174,12 +213,11 @@ func (c *Catalog) apply(n *pg_query.Node) {
 			}
 			switch s.DropStmt.RemoveType {
 			case pg_query.ObjectType_OBJECT_TABLE:
-				delete(c.Tables, strings.ToLower(strings.Join(names, ".")))
-				delete(c.Tables, strings.ToLower(names[len(names)-1]))
+				c.dropTable(strings.ToLower(strings.Join(names, ".")))
+				c.dropTable(strings.ToLower(names[len(names)-1]))
 			case pg_query.ObjectType_OBJECT_INDEX:
-				ix := strings.ToLower(names[len(names)-1])
-				for _, t := range c.Tables {
-					delete(t.Indexes, ix)
+				if t := c.IndexTable(names); t != nil {
+					c.dropIndex(t, names[len(names)-1])
 				}
 			}
 		}
@@ -219,7 +257,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt) {
 		case *pg_query.Node_ColumnDef:
 			c.addColumn(t, e.ColumnDef)
 		case *pg_query.Node_Constraint:
-			addConstraint(t, e.Constraint, "")
+			c.addConstraint(t, e.Constraint, "")
 		}
 	}
 	if cs.Partspec != nil {
@@ -233,6 +271,7 @@ func (c *Catalog) createTable(cs *pg_query.CreateStmt) {
 	if cs.Relation.Schemaname == "public" {
 		key = strings.ToLower(cs.Relation.Relname)
 	}
+	c.dropTable(key) // a table created again replaces the old one, indexes and all
 	c.Tables[key] = t
 }
 
@@ -248,7 +287,7 @@ func (c *Catalog) addColumn(t *Table, cd *pg_query.ColumnDef) {
 		case pg_query.ConstrType_CONSTR_NOTNULL, pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_IDENTITY:
 			col.NotNull = true
 		}
-		addConstraint(t, con, cd.Colname)
+		c.addConstraint(t, con, cd.Colname)
 	}
 	if cd.TypeName != nil && isSerial(cd.TypeName) {
 		// serial is integer with a sequence default: its type is the integer.
@@ -281,7 +320,7 @@ func (c *Catalog) alter(t *Table, ac *pg_query.AlterTableCmd) {
 		}
 	case pg_query.AlterTableType_AT_AddConstraint:
 		if con := ac.Def.GetConstraint(); con != nil {
-			addConstraint(t, con, "")
+			c.addConstraint(t, con, "")
 		}
 	case pg_query.AlterTableType_AT_ValidateConstraint:
 		if con := t.Constraints[strings.ToLower(ac.Name)]; con != nil {
@@ -289,13 +328,13 @@ func (c *Catalog) alter(t *Table, ac *pg_query.AlterTableCmd) {
 		}
 	case pg_query.AlterTableType_AT_DropConstraint:
 		delete(t.Constraints, strings.ToLower(ac.Name))
-		delete(t.Indexes, strings.ToLower(ac.Name))
+		c.dropIndex(t, ac.Name)
 	}
 }
 
 // addConstraint records a table constraint, or a column constraint of
 // column col.
-func addConstraint(t *Table, con *pg_query.Constraint, col string) {
+func (c *Catalog) addConstraint(t *Table, con *pg_query.Constraint, col string) {
 	cols := stringList(con.Keys)
 	if con.Contype == pg_query.ConstrType_CONSTR_FOREIGN {
 		cols = stringList(con.FkAttrs)
@@ -307,22 +346,22 @@ func addConstraint(t *Table, con *pg_query.Constraint, col string) {
 	switch con.Contype {
 	case pg_query.ConstrType_CONSTR_PRIMARY, pg_query.ConstrType_CONSTR_UNIQUE:
 		if name == "" {
-			suffix := "_key"
 			if con.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
-				suffix = "_pkey"
+				name = DefaultConstraintName(t.Name, nil, "_pkey") // PostgreSQL: <table>_pkey
+			} else {
+				name = DefaultConstraintName(t.Name, cols, "_key")
 			}
-			name = DefaultConstraintName(t.Name, cols, suffix)
 		}
 		if con.Indexname != "" {
 			if ix := t.Indexes[strings.ToLower(con.Indexname)]; ix != nil {
 				cols = ix.Columns
-				delete(t.Indexes, strings.ToLower(con.Indexname))
+				c.dropIndex(t, con.Indexname)
 				if con.Conname == "" {
 					name = con.Indexname
 				}
 			}
 		}
-		t.Indexes[strings.ToLower(name)] = &Index{Name: name, Columns: cols, Unique: true}
+		c.putIndex(t, &Index{Name: name, Columns: cols, Unique: true})
 		if con.Contype == pg_query.ConstrType_CONSTR_PRIMARY {
 			for _, k := range cols {
 				if c := t.Column(k); c != nil {

@@ -316,10 +316,8 @@ func (c *Catalog) IndexTable(names []string) *Table {
 		return nil
 	}
 	ix := strings.ToLower(names[len(names)-1])
-	for _, t := range c.Tables {
-		if t.Indexes[ix] != nil {
-			return t
-		}
+	if t := c.indexOwner[ix]; t != nil && t.Indexes[ix] != nil {
+		return t
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func constraintName(rv *pg_query.RangeVar, con *pg_query.Constraint, column stri
 	case pg_query.ConstrType_CONSTR_EXCLUSION:
 		suffix = "_excl"
 	}
-	if len(cols) == 0 && column != "" {
+	if len(cols) == 0 && column != "" && suffix != "_pkey" {
 		cols = []string{strings.ToLower(column)}
 	}
 	return DefaultConstraintName(rv.Relname, cols, suffix)
