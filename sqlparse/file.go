@@ -134,16 +134,6 @@ type Statement struct {
 	locBase int
 }
 
-// Fingerprint is pg_query's fingerprint of the statement, equal for
-// statements that differ only in whitespace, comments and constants. Empty
-// for statements that do not parse.
-func (s *Statement) Fingerprint() string {
-	if s.fp == "" && s.Err == nil && s.Node != nil {
-		s.fp = fingerprint(s.SQL)
-	}
-	return s.fp
-}
-
 // File is a migration file, read and parsed.
 type File struct {
 	Path      string

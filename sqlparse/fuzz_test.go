@@ -74,6 +74,11 @@ func FuzzParseFile(f *testing.F) {
 			for _, c := range st.Leading {
 				inFile("comment", Pos{Line: c.Line, Col: 1})
 			}
+			if fp := st.Fingerprint(); st.Node != nil && len(fp) != 16 {
+				t.Fatalf("statement %d: fingerprint %q, want 16 hex digits", i, fp)
+			}
 		}
+		// Any text, even a broken one, gets a fingerprint without a panic.
+		_ = tokenFingerprint(string(src))
 	})
 }

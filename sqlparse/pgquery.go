@@ -58,16 +58,6 @@ func parseAll(sql string) ([]rawStmt, bool) {
 	return out, true
 }
 
-// fingerprint returns pg_query's fingerprint of a statement: equal for
-// statements that differ only in whitespace, comments and constant values.
-func fingerprint(sql string) string {
-	fp, err := pg_query.Fingerprint(sql)
-	if err != nil {
-		return ""
-	}
-	return fp
-}
-
 // Deparse turns a node back into SQL text.
 func Deparse(n *Node) (string, error) {
 	return pg_query.Deparse(&pg_query.ParseResult{Version: parseTreeVersion(), Stmts: []*pg_query.RawStmt{{Stmt: n}}})
