@@ -337,9 +337,26 @@ func nameFramework(name string, opts Options) Framework {
 }
 
 func sortPaths(paths []string, fw Framework) {
-	sort.SliceStable(paths, func(i, j int) bool {
-		return keyFor(fw, filepath.Base(paths[i])).less(keyFor(fw, filepath.Base(paths[j])))
-	})
+	keys := make([]orderKey, len(paths))
+	for i, p := range paths {
+		keys[i] = keyFor(fw, filepath.Base(p))
+	}
+	sort.Stable(byKey{keys, paths})
+}
+
+// byKey sorts paths by their precomputed order keys: computing a key (a
+// regular expression match) per comparison was most of the cost of
+// ordering a large directory.
+type byKey struct {
+	keys  []orderKey
+	paths []string
+}
+
+func (b byKey) Len() int           { return len(b.keys) }
+func (b byKey) Less(i, j int) bool { return b.keys[i].less(b.keys[j]) }
+func (b byKey) Swap(i, j int) {
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
+	b.paths[i], b.paths[j] = b.paths[j], b.paths[i]
 }
 
 // orderDir orders the SQL files of one directory. Names alone order them
@@ -351,12 +368,13 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	type entry struct {
 		name string
 		fw   Framework
+		key  orderKey
 	}
 	entries := make([]entry, len(names))
 	prefixLen := -1
 	mixed := false
 	for i, n := range names {
-		entries[i] = entry{n, nameFramework(n, opts)}
+		entries[i] = entry{name: n, fw: nameFramework(n, opts)}
 		if entries[i].fw == FrameworkAuto {
 			l := len(leadingDigits.FindString(n))
 			if prefixLen >= 0 && l != prefixLen {
@@ -377,49 +395,15 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 			entries[i].fw = detect(e.name, head)
 		}
 	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		return keyFor(entries[i].fw, entries[i].name).less(keyFor(entries[j].fw, entries[j].name))
-	})
+	for i := range entries {
+		entries[i].key = keyFor(entries[i].fw, entries[i].name)
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].key.less(entries[j].key) })
 	jobs := make([]loadJob, len(entries))
 	for i, e := range entries {
 		jobs[i] = loadJob{path: filepath.Join(dir, e.name)}
 	}
 	return jobs, nil
-}
-
-// readFileMax reads a file unless it is larger than max bytes; then it
-// returns no data and the size.
-func readFileMax(p string, max int64) ([]byte, int64, error) {
-	fh, err := os.Open(p)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", p, err)
-	}
-	defer fh.Close()
-	info, err := fh.Stat()
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", p, err)
-	}
-	if info.Size() > max {
-		return nil, info.Size(), nil
-	}
-	data := make([]byte, 0, info.Size()+1)
-	for {
-		n, err := fh.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("read %s: %w", p, err)
-		}
-		if int64(len(data)) > max {
-			return nil, int64(len(data)), nil
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-	}
-	return data, int64(len(data)), nil
 }
 
 // readHead reads up to n bytes of a file.
