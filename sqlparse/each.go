@@ -12,70 +12,120 @@ import (
 // files per CPU are held at once, so memory stays flat however many files
 // there are; fn may drop the file when it is done with it. fn runs on one
 // goroutine at a time. An error from fn stops the walk.
+//
+// There is no collecting goroutine: the worker that finishes the next file
+// in order calls fn for it and for every parsed file after it, while the
+// other workers go on parsing. A channel per file and a consumer that
+// woke for each one made a context switch per file, which cost more than
+// parsing a small migration.
 func Each(ctx context.Context, paths []string, opts Options, fn func(*File) error) error {
 	jobs, err := collectAll(paths, opts)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		f   *File
-		err error
+	workers := min(runtime.GOMAXPROCS(0), max(len(jobs), 1))
+	s := &sequencer{
+		ctx:    ctx,
+		jobs:   jobs,
+		opts:   opts,
+		fn:     fn,
+		window: 4 * workers,
+		ready:  map[int]loaded{},
 	}
-	workers := runtime.GOMAXPROCS(0)
-	// One channel per file keeps the order; the window bounds how far the
-	// parsers may run ahead of fn.
-	window := make(chan struct{}, 4*workers)
-	slots := make([]chan result, len(jobs))
-	for i := range slots {
-		slots[i] = make(chan result, 1)
-	}
-	next := make(chan int)
+	s.more.L = &s.mu
+	stop := context.AfterFunc(ctx, func() { s.fail(ctx.Err()) })
+	defer stop()
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f, err := jobs[i].load(opts)
-				slots[i] <- result{f, err}
-			}
-		}()
+	for range workers {
+		wg.Go(s.work)
 	}
-	go func() {
-		defer close(next)
-		for i := range jobs {
-			select {
-			case window <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	defer func() {
-		cancel() // stop the feeder, so the workers end
-		wg.Wait()
-	}()
-	for i := range jobs {
-		var r result
-		select {
-		case r = <-slots[i]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		<-window
-		if r.err != nil {
-			return r.err
-		}
-		if err := fn(r.f); err != nil {
-			return err
-		}
+	wg.Wait()
+	stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// loaded is a job's outcome: a file, or the error that reading it gave.
+type loaded struct {
+	f   *File
+	err error
+}
+
+// sequencer hands files to parse to the workers and fn the parsed files
+// in order.
+type sequencer struct {
+	ctx    context.Context
+	jobs   []loadJob
+	opts   Options
+	fn     func(*File) error
+	window int // files parsed ahead of fn, at most
+
+	mu       sync.Mutex
+	more     sync.Cond // next moved on, or the walk stopped
+	claimed  int       // jobs handed to workers so far
+	next     int       // the next file for fn
+	ready    map[int]loaded
+	checking bool // a worker is calling fn
+	err      error
+}
+
+// fail stops the walk with err (the first error wins).
+func (s *sequencer) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
 	}
-	return nil
+	s.more.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *sequencer) work() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		for s.err == nil && s.claimed < len(s.jobs) && s.claimed >= s.next+s.window {
+			s.more.Wait()
+		}
+		if s.err != nil || s.claimed >= len(s.jobs) {
+			return
+		}
+		i := s.claimed
+		s.claimed++
+		s.mu.Unlock()
+		f, err := s.jobs[i].load(s.opts)
+		s.mu.Lock()
+		// A file that cannot be read stops the walk when its turn comes,
+		// so that fn still gets every file before it.
+		s.ready[i] = loaded{f, err}
+		if s.checking {
+			continue // the worker calling fn will take it
+		}
+		s.checking = true
+		for s.err == nil {
+			if err := s.ctx.Err(); err != nil {
+				s.err = err
+				break
+			}
+			r, ok := s.ready[s.next]
+			if !ok {
+				break
+			}
+			delete(s.ready, s.next)
+			if r.err != nil {
+				s.err = r.err
+				break
+			}
+			s.next++
+			s.more.Broadcast()
+			s.mu.Unlock()
+			err := s.fn(r.f)
+			s.mu.Lock()
+			if err != nil && s.err == nil {
+				s.err = err
+			}
+		}
+		s.checking = false
+		s.more.Broadcast()
+	}
 }
