@@ -199,6 +199,10 @@ type Pass struct {
 	rule     *Rule
 	findings *[]Finding
 	reported *map[string]int
+
+	// cols caches columnDefs of the statement for the rules that ask.
+	cols     []colDef
+	colsDone bool
 }
 
 // Node returns the statement's parse-tree node (never nil in a Check).

@@ -309,8 +309,11 @@ func columnTypeIs(names ...string) func(c colDef) bool {
 
 // matchingColumns returns the columns of the current statement that match.
 func matchingColumns(p *Pass, match func(c colDef) bool) []colDef {
+	if !p.colsDone {
+		p.cols, p.colsDone = columnDefs(p.Node()), true
+	}
 	var out []colDef
-	for _, c := range columnDefs(p.Node()) {
+	for _, c := range p.cols {
 		if match(c) {
 			out = append(out, c)
 		}

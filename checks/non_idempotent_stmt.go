@@ -105,16 +105,35 @@ func robustForm(st *sqlparse.Statement, withSQL bool) (sql, what string) {
 		if !withSQL {
 			return "", what
 		}
-		sql := SafeSQL(n, func(c *pg_query.Node) {
-			for _, cmd := range c.GetAlterTableStmt().Cmds {
-				if ac := cmd.GetAlterTableCmd(); ac != nil {
-					switch ac.Subtype {
-					case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_DropColumn, pg_query.AlterTableType_AT_DropConstraint:
-						ac.MissingOk = true
+		pattern := make([][]kw, len(at.Cmds))
+		ins := make([]string, len(at.Cmds))
+		for i, cmd := range at.Cmds {
+			ac := cmd.GetAlterTableCmd()
+			if ac == nil || ac.MissingOk {
+				continue
+			}
+			switch ac.Subtype {
+			case pg_query.AlterTableType_AT_AddColumn:
+				pattern[i], ins[i] = []kw{must("add"), opt("column")}, " IF NOT EXISTS"
+			case pg_query.AlterTableType_AT_DropColumn:
+				pattern[i], ins[i] = []kw{must("drop"), opt("column")}, " IF EXISTS"
+			case pg_query.AlterTableType_AT_DropConstraint:
+				pattern[i], ins[i] = []kw{must("drop"), must("constraint")}, " IF EXISTS"
+			}
+		}
+		sql, ok := alterTableEdits(st, len(at.Cmds), pattern, ins)
+		if !ok {
+			sql = SafeSQL(n, func(c *pg_query.Node) {
+				for _, cmd := range c.GetAlterTableStmt().Cmds {
+					if ac := cmd.GetAlterTableCmd(); ac != nil {
+						switch ac.Subtype {
+						case pg_query.AlterTableType_AT_AddColumn, pg_query.AlterTableType_AT_DropColumn, pg_query.AlterTableType_AT_DropConstraint:
+							ac.MissingOk = true
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 		if len(pre) > 0 {
 			sql = strings.Join(pre, "\n") + "\n" + sql
 		}

@@ -249,3 +249,162 @@ func columnDefEnd(sql string, from int) (int, bool) {
 	}
 	return 0, false
 }
+
+// alterTableEdits returns the ALTER TABLE statement's text with ins[i]
+// inserted after the leading keywords pattern[i] of its i-th command
+// (no edit where pattern[i] is nil). ok is false when the text is not
+// plain enough to be sure where each command starts: the caller then
+// deparses.
+func alterTableEdits(st *sqlparse.Statement, ncmds int, pattern [][]kw, ins []string) (string, bool) {
+	sql, ok := stmtText(st)
+	if !ok || strings.ContainsRune(sql, '\\') {
+		return "", false
+	}
+	segs, ok := topLevelSegments(sql)
+	if !ok || len(segs) != ncmds {
+		return "", false
+	}
+	// The first segment starts with ALTER TABLE [IF EXISTS] [ONLY] name [*].
+	start, ok := skipAlterTableHeader(sql, segs[0][0])
+	if !ok {
+		return "", false
+	}
+	segs[0][0] = start
+	var b strings.Builder
+	prev := 0
+	for i, seg := range segs {
+		if pattern[i] == nil {
+			continue
+		}
+		at, ok := afterKeywords(sql[:seg[1]], seg[0], pattern[i])
+		if !ok {
+			return "", false
+		}
+		b.WriteString(sql[prev:at])
+		b.WriteString(ins[i])
+		prev = at
+	}
+	b.WriteString(sql[prev:])
+	b.WriteString(";")
+	return b.String(), true
+}
+
+// topLevelSegments splits sql at the commas outside parentheses and
+// quotes: [start, end) of each part.
+func topLevelSegments(sql string) ([][2]int, bool) {
+	var segs [][2]int
+	depth, start := 0, 0
+	for i := 0; i < len(sql); i++ {
+		switch sql[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return nil, false
+			}
+		case '\'', '"':
+			q := sql[i]
+			j := i + 1
+			for j < len(sql) && !(sql[j] == q && (j+1 >= len(sql) || sql[j+1] != q)) {
+				if sql[j] == q {
+					j++ // a doubled quote
+				}
+				j++
+			}
+			if j >= len(sql) {
+				return nil, false
+			}
+			i = j
+		case ',':
+			if depth == 0 {
+				segs = append(segs, [2]int{start, i})
+				start = i + 1
+			}
+		}
+	}
+	if depth != 0 {
+		return nil, false
+	}
+	return append(segs, [2]int{start, len(sql)}), true
+}
+
+// skipAlterTableHeader returns the offset after "ALTER TABLE [IF EXISTS]
+// [ONLY] name [*]" at sql[i:].
+func skipAlterTableHeader(sql string, i int) (int, bool) {
+	i, ok := afterKeywords(sql, i, []kw{must("alter"), must("table")})
+	if !ok {
+		return 0, false
+	}
+	if j, ok := afterKeywords(sql, i, []kw{must("if"), must("exists")}); ok {
+		i = j
+	}
+	if j, ok := afterKeywords(sql, i, []kw{must("only")}); ok {
+		i = j
+	}
+	// The name: identifiers or quoted identifiers joined by dots.
+	for {
+		for i < len(sql) && isSpace(sql[i]) {
+			i++
+		}
+		switch {
+		case i < len(sql) && sql[i] == '"':
+			j := i + 1
+			for j < len(sql) && !(sql[j] == '"' && (j+1 >= len(sql) || sql[j+1] != '"')) {
+				if sql[j] == '"' {
+					j++
+				}
+				j++
+			}
+			if j >= len(sql) {
+				return 0, false
+			}
+			i = j + 1
+		case i < len(sql) && (isWordByte(sql[i]) || sql[i] >= 0x80):
+			for i < len(sql) && (isWordByte(sql[i]) || sql[i] >= '0' && sql[i] <= '9' || sql[i] == '$' || sql[i] >= 0x80) {
+				i++
+			}
+		default:
+			return 0, false
+		}
+		if i < len(sql) && sql[i] == '.' {
+			i++
+			continue
+		}
+		break
+	}
+	for i < len(sql) && isSpace(sql[i]) {
+		i++
+	}
+	if i < len(sql) && sql[i] == '*' {
+		i++
+	}
+	return i, true
+}
+
+// afterKeywords returns the offset right after the keywords of pattern
+// found at sql[i:] (white space before each), or false.
+func afterKeywords(sql string, i int, pattern []kw) (int, bool) {
+	end := -1
+	for _, k := range pattern {
+		j := i
+		for j < len(sql) && isSpace(sql[j]) {
+			j++
+		}
+		w := j
+		for w < len(sql) && isWordByte(sql[w]) {
+			w++
+		}
+		if w > j && w < len(sql) && !isSpace(sql[w]) && sql[w] != '"' {
+			w = j // a keyword is followed by white space or a quoted name
+		}
+		if w > j && hasWordFold(k.words, sql[j:w]) {
+			i, end = w, w
+			continue
+		}
+		if !k.optional {
+			return 0, false
+		}
+	}
+	return end, end >= 0
+}

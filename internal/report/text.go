@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"gitlab.com/pgai/reviewer/checks"
@@ -78,18 +79,29 @@ func (t *TextWriter) Finding(f checks.Finding) {
 	default:
 		sev = t.paint(ansiCyan, sev)
 	}
-	fmt.Fprintf(b, "%s:%d:%d: %s [%s] %s\n", f.Path, f.Line, f.Column, sev, f.Rule, f.Message)
+	b.WriteString(f.Path)
+	b.WriteByte(':')
+	b.WriteString(strconv.Itoa(f.Line))
+	b.WriteByte(':')
+	b.WriteString(strconv.Itoa(f.Column))
+	b.WriteString(": ")
+	b.WriteString(sev)
+	b.WriteString(" [")
+	b.WriteString(f.Rule)
+	b.WriteString("] ")
+	b.WriteString(f.Message)
+	b.WriteByte('\n')
 	if t.o.Brief {
 		return
 	}
 	if f.Why != "" {
-		b.WriteString(indentBlock("why: "+f.Why, "  "))
+		writeIndented(b, "  ", "why: ", f.Why)
 	}
 	if f.Fix != "" {
-		b.WriteString(indentBlock("fix: "+f.Fix, "  "))
+		writeIndented(b, "  ", "fix: ", f.Fix)
 	}
 	if len(f.Evidence) > 0 {
-		b.WriteString(indentBlock("measured: "+evidenceLine(f.Evidence), "  "))
+		writeIndented(b, "  ", "measured: ", evidenceLine(f.Evidence))
 	}
 	if f.DocsURL != "" {
 		b.WriteString(t.paint(ansiDim, "  docs: "+f.DocsURL) + "\n")
@@ -112,15 +124,22 @@ func (t *TextWriter) Finish(r *Report) error {
 	return t.b.Flush()
 }
 
-func indentBlock(s, prefix string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l == "" {
-			continue
+// writeIndented writes label+s with every non-empty line indented by
+// prefix, ending in one newline.
+func writeIndented(b *bufio.Writer, prefix, label, s string) {
+	s = strings.TrimRight(s, "\n")
+	first := true
+	for line := range strings.SplitSeq(s, "\n") {
+		if first {
+			b.WriteString(prefix)
+			b.WriteString(label)
+			first = false
+		} else if line != "" {
+			b.WriteString(prefix)
 		}
-		lines[i] = prefix + l
+		b.WriteString(line)
+		b.WriteByte('\n')
 	}
-	return strings.Join(lines, "\n") + "\n"
 }
 
 func evidenceLine(ev map[string]any) string {
