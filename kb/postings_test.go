@@ -1,0 +1,182 @@
+package kb
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPackIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ids  []int64
+		want []byte
+	}{
+		{"empty", nil, []byte{}},
+		{"one", []int64{5}, []byte{5}},
+		{"small gaps", []int64{1, 2, 130}, []byte{1, 1, 128, 1}},
+		{"large id", []int64{1 << 40}, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x20}},
+	}
+	for _, tc := range tests {
+		got, err := packIDs(tc.ids)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: packed (-want +got):\n%s", tc.name, diff)
+		}
+		var back []int64
+		if err := unpackIDs(got, func(id int64) { back = append(back, id) }); err != nil {
+			t.Errorf("%s: unpack: %v", tc.name, err)
+		}
+		if diff := cmp.Diff(tc.ids, back); diff != "" {
+			t.Errorf("%s: round trip (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	for _, bad := range [][]int64{{3, 2}, {4, 4}, {-1}} {
+		if _, err := packIDs(bad); err == nil {
+			t.Errorf("packIDs(%v): want an error (not ascending)", bad)
+		}
+	}
+}
+
+func TestUnpackIDsCorrupt(t *testing.T) {
+	t.Parallel()
+	for _, b := range [][]byte{
+		{0x80}, // truncated varint
+		{3, 0}, // zero gap after the first id: a duplicate
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, // over 2^62
+	} {
+		err := unpackIDs(b, func(int64) {})
+		if !errors.Is(err, errBadPostings) {
+			t.Errorf("unpackIDs(%x): got %v, want errBadPostings", b, err)
+		}
+		if _, err := topScores([]weightedList{{ids: b, weight: 1}}, 10); !errors.Is(err, errBadPostings) {
+			t.Errorf("topScores(%x): got %v, want errBadPostings", b, err)
+		}
+	}
+}
+
+// naiveTop is the reference: a map of sums, fully sorted.
+func naiveTop(lists [][]int64, weights []float64, n int) []scoredID {
+	sums := map[int64]float64{}
+	for i, l := range lists {
+		for _, id := range l {
+			sums[id] += weights[i]
+		}
+	}
+	var all []scoredID
+	for id, s := range sums {
+		all = append(all, scoredID{id, s})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].better(all[j]) })
+	return all[:min(n, len(all))]
+}
+
+func TestTopScores(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	randomList := func(base, span int64, p float64) []int64 {
+		var ids []int64
+		for id := base; id < base+span; id++ {
+			if rng.Float64() < p {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	tests := []struct {
+		name    string
+		lists   [][]int64
+		weights []float64
+		n       int
+	}{
+		{"none", nil, nil, 10},
+		{"empty lists", [][]int64{{}, {}}, []float64{1, 2}, 10},
+		{"ties by id", [][]int64{{7, 3, 9}, {1}}, []float64{1, 1}, 3},
+		{"weights add", [][]int64{{1, 2, 3}, {2, 3}, {3}}, []float64{0.5, 1, 2}, 10},
+		{"dense", [][]int64{randomList(1000, 5000, 0.3), randomList(1000, 5000, 0.1), randomList(3000, 100, 0.9)}, []float64{0.7, 2.1, 1.3}, 50},
+		// Ids far apart: scored in a map, not a flat array.
+		{"sparse", [][]int64{{1, 1 << 40, 1 << 41}, {1 << 40, 5}, {1 << 41}}, []float64{1, 1, 3}, 2},
+	}
+	for _, tc := range tests {
+		var lists []weightedList
+		for i, l := range tc.lists {
+			if !slices.IsSorted(l) {
+				slices.Sort(l)
+			}
+			b, err := packIDs(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lists = append(lists, weightedList{ids: b, weight: tc.weights[i]})
+		}
+		got, err := topScores(lists, tc.n)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		want := naiveTop(tc.lists, tc.weights, tc.n)
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(scoredID{})); diff != "" {
+			t.Errorf("%s: (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+// TestFilteredSearchDoesNotStarve: a filter that keeps a few chunks
+// among many better-scoring ones still returns all of them, in full text,
+// vector and hybrid search.
+func TestFilteredSearchDoesNotStarve(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, StoreOptions{Embedder: HashEmbedder{Dims: 32}})
+	var docs []Document
+	for i := range 60 {
+		d := Document{Key: fmt.Sprintf("web:%d", i), Kind: KindWeb, Title: "vacuum freeze", URL: fmt.Sprintf("https://example.org/%d", i)}
+		if i%20 == 0 {
+			d.Kind, d.Trust, d.PGVersion = KindDocs, TrustHigh, "15"
+		}
+		for c := range 5 {
+			text := "vacuum freeze wraparound autovacuum"
+			if d.Kind == KindDocs {
+				text = "vacuum details"
+			}
+			d.Chunks = append(d.Chunks, Chunk{Heading: []string{d.Title}, Text: fmt.Sprintf("%s %d %d", text, i, c)})
+		}
+		docs = append(docs, d)
+	}
+	if _, err := s.Ingest(t.Context(), "mixed", docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Embed(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []Mode{ModeFullText, ModeVector, ModeHybrid} {
+		for _, opts := range []SearchOptions{
+			{Kinds: []Kind{KindDocs}},
+			{MinTrust: TrustHigh},
+			{Version: "15", Kinds: []Kind{KindDocs, KindSource}},
+		} {
+			opts.Mode, opts.Limit = mode, 20
+			rs, err := s.Search(t.Context(), "vacuum freeze wraparound", opts)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", mode, opts, err)
+			}
+			// 3 docs sources of 5 chunks pass the filter, out of 300 chunks.
+			if len(rs) != 15 {
+				t.Errorf("%s %+v: %d results, want the 15 chunks that pass", mode, opts, len(rs))
+			}
+			for _, r := range rs {
+				if r.Kind != KindDocs || r.PGVersion != "15" {
+					t.Errorf("%s %+v: result %s of kind %s, version %q", mode, opts, r.URL, r.Kind, r.PGVersion)
+				}
+			}
+		}
+	}
+}
