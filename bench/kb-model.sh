@@ -21,6 +21,8 @@
 #   bench/kb-model.sh [DOCS_DIR]     default /usr/share/doc/postgresql-doc-15/html
 #   KB_MODEL_MAX_MINUTES=40          stop after the probe when embedding every
 #                                    chunk is estimated to take longer
+#   EMBED_SERVER_ARGS="--max-tokens 128"   extra flags for bench/embed-server
+#                                    (the model name then says so)
 #
 # Outputs go to bench/out/kb-model-*.txt; the server's log to
 # bench/out/kb-model-server.log. Needs Node.js >= 18 and npm, pgvector.
@@ -76,7 +78,8 @@ export PGAI_DATABASE_URL=$DB
 unset OPENAI_API_KEY PGAI_EMBEDDING_DIMENSIONS
 
 echo "== 2. start the embedding server"
-node bench/embed-server/server.js --port-file "$TMP/embed-port" >"$OUT/kb-model-server.log" 2>&1 &
+# shellcheck disable=SC2086 # EMBED_SERVER_ARGS is a list of flags
+node bench/embed-server/server.js --port-file "$TMP/embed-port" ${EMBED_SERVER_ARGS:-} >"$OUT/kb-model-server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 120); do
   [ -s "$TMP/embed-port" ] && break

@@ -111,17 +111,27 @@ function addPiece(nodes, end, start, index, score, len) {
 
 // loadModel reads the packaged weights and returns an embedder:
 // embed(texts) -> { vectors: Float32Array[] (L2-normalized), tokens }.
-async function loadModel() {
+// maxTokens > 0 keeps only each text's first maxTokens pieces (the encoder
+// averages over all pieces, so a long chunk's vector is a blend of all its
+// topics); the model is then named universal-sentence-encoder-lite-first<N>
+// so its vectors are never mixed with full-text ones.
+async function loadModel({ maxTokens = 0 } = {}) {
+  if (!Number.isInteger(maxTokens) || maxTokens < 0) {
+    throw new Error(`maxTokens ${maxTokens}: want a whole number >= 0`);
+  }
   const [, data] = await Promise.all([core.ready(), modelSource()]);
   const tokenizer = new Tokenizer(data.vocabulary);
   const graph = data.model;
   return {
-    name: MODEL_NAME,
+    name: maxTokens > 0 ? `${MODEL_NAME}-first${maxTokens}` : MODEL_NAME,
     dimensions: DIMENSIONS,
     backend: core.getBackend(),
     tokenizer,
     async embed(texts) {
-      const encodings = texts.map((t) => tokenizer.encode(t));
+      const encodings = texts.map((t) => {
+        const enc = tokenizer.encode(t);
+        return maxTokens > 0 ? enc.slice(0, maxTokens) : enc;
+      });
       let tokens = 0;
       const idx = [];
       const vals = [];

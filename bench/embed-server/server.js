@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-// node server.js [--port N] [--port-file PATH] [--batch N]
+// node server.js [--port N] [--port-file PATH] [--batch N] [--max-tokens N]
 // Serves the Universal Sentence Encoder lite as an OpenAI-compatible
 // embeddings API on 127.0.0.1 (loopback only). --port 0 (the default) picks
 // a free port; the address is printed on stdout and, with --port-file,
 // written to that file once the model is loaded and the server listens.
+// --max-tokens N embeds only each input's first N SentencePiece tokens and
+// serves the model as universal-sentence-encoder-lite-firstN.
 // $EMBED_SERVER_API_KEY, when set, is the bearer token clients must send.
 
 const fs = require('fs');
@@ -13,7 +15,7 @@ const { loadModel } = require('./model');
 const { createHandler } = require('./app');
 
 function parseArgs(argv) {
-  const opts = { port: 0, portFile: '', batch: 32 };
+  const opts = { port: 0, portFile: '', batch: 32, maxTokens: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -23,10 +25,12 @@ function parseArgs(argv) {
     if (a === '--port') opts.port = Number(val());
     else if (a === '--port-file') opts.portFile = val();
     else if (a === '--batch') opts.batch = Number(val());
-    else throw new Error(`unknown flag ${a} (want --port, --port-file, --batch)`);
+    else if (a === '--max-tokens') opts.maxTokens = Number(val());
+    else throw new Error(`unknown flag ${a} (want --port, --port-file, --batch, --max-tokens)`);
   }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`--port ${opts.port}: want 0..65535`);
   if (!Number.isInteger(opts.batch) || opts.batch < 1 || opts.batch > 2048) throw new Error(`--batch ${opts.batch}: want 1..2048`);
+  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0) throw new Error(`--max-tokens ${opts.maxTokens}: want 0 (no limit) or more`);
   return opts;
 }
 
@@ -39,7 +43,7 @@ async function main() {
     process.exit(2);
   }
   const t0 = Date.now();
-  const model = await loadModel();
+  const model = await loadModel({ maxTokens: opts.maxTokens });
   const log = (line) => console.error(`embed-server: ${line}`);
   log(`${model.name} (${model.dimensions} dimensions, TF.js ${model.backend} backend) loaded in ${Date.now() - t0} ms`);
   const server = http.createServer(createHandler(model, { apiKey: process.env.EMBED_SERVER_API_KEY || '', batchSize: opts.batch, log }));

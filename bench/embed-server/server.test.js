@@ -151,3 +151,20 @@ test('real model: tokenizer and vectors match the package, and meaning shows', a
   assert.ok(dot(q.vectors[0], q.vectors[1]) > dot(q.vectors[0], q.vectors[2]) + 0.2,
     `related ${dot(q.vectors[0], q.vectors[1])} vs unrelated ${dot(q.vectors[0], q.vectors[2])}`);
 });
+
+test('real model: --max-tokens embeds only the first pieces and renames the model', async () => {
+  const cut = await loadModel({ maxTokens: 0 });
+  const prefix = 'ALTER TABLE SET NOT NULL scans the table';
+  const n = cut.tokenizer.encode(prefix).length;
+  const short = await loadModel({ maxTokens: n });
+  assert.strictEqual(cut.name, 'universal-sentence-encoder-lite');
+  assert.strictEqual(short.name, `universal-sentence-encoder-lite-first${n}`);
+  const texts = [`${prefix} unless a CHECK constraint proves it`, `${prefix} while holding an ACCESS EXCLUSIVE lock on it`];
+  const dot = (a, b) => a.reduce((s, x, k) => s + x * b[k], 0);
+  const full = await cut.embed(texts);
+  const trunc = await short.embed(texts);
+  assert.ok(dot(full.vectors[0], full.vectors[1]) < 0.99, 'full texts differ');
+  assert.ok(dot(trunc.vectors[0], trunc.vectors[1]) > 0.99999, 'same first pieces, same vector');
+  assert.strictEqual(trunc.tokens, 2 * n);
+  await assert.rejects(loadModel({ maxTokens: -1 }), /maxTokens/);
+});
