@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -46,19 +48,19 @@ func packIDs(ids []int64) ([]byte, error) {
 // errBadPostings reports a packed list that does not decode.
 var errBadPostings = errors.New("corrupt posting list")
 
-// unpackIDs calls f with each id of a packed list, in ascending order.
-func unpackIDs(b []byte, f func(id int64)) error {
+// appendIDs appends the ids of a packed list to dst, in ascending order.
+func appendIDs(dst []int64, b []byte) ([]int64, error) {
 	var id int64
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)
 		if n <= 0 || d == 0 && id != 0 || d > 1<<62 {
-			return errBadPostings
+			return dst, errBadPostings
 		}
 		id += int64(d)
 		b = b[n:]
-		f(id)
+		dst = append(dst, id)
 	}
-	return nil
+	return dst, nil
 }
 
 // refreshPostings rebuilds kb_postings and the document frequencies of
@@ -76,8 +78,12 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 		field  int16
 		column string
 	}{{fieldBody, "tsv_en"}, {fieldHeading, "tsv_head"}, {fieldIdent, "tsv_simple"}} {
-		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT t.lexeme, c.kind, c.trust, c.pg_version, array_agg(c.id ORDER BY c.id)
-			FROM kb_chunks c, unnest(c.%s) t GROUP BY 1, 2, 3, 4`, f.column))
+		// Unordered array_agg (sorted here, the ids arrive mostly in
+		// order): an ordered one sorts every group and takes twice as
+		// long. tsvector_to_array skips the positions unnest would build
+		// (three times faster).
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT t, c.kind, c.trust, c.pg_version, array_agg(c.id)
+			FROM kb_chunks c, unnest(tsvector_to_array(c.%s)) t GROUP BY 1, 2, 3, 4`, f.column))
 		if err != nil {
 			return fmt.Errorf("read %s postings: %w", f.column, err)
 		}
@@ -89,6 +95,9 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 			if err := rows.Scan(&lexeme, &kind, &trust, &version, &ids); err != nil {
 				rows.Close()
 				return fmt.Errorf("read %s postings: %w", f.column, err)
+			}
+			if !slices.IsSorted(ids) {
+				slices.Sort(ids)
 			}
 			packed, err := packIDs(ids)
 			if err != nil {
@@ -137,74 +146,87 @@ type weightedList struct {
 	weight float64
 }
 
-// denseSpanLimit bounds the id span scored in a flat array (8 bytes per id
-// of the span); wider spans use a map.
-var denseSpanLimit int64 = 1 << 21
+// scratch buffers of topScores, reused across searches.
+var (
+	idsPool    = sync.Pool{New: func() any { return new([]int64) }}
+	scoresPool = sync.Pool{New: func() any { return new([]float64) }}
+)
 
 // topScores sums the weights of the lists each chunk is in and returns
 // the n best chunks, best first. Lists are added in the order given, so
 // equal term sets give equal sums.
 func topScores(lists []weightedList, n int) ([]scoredID, error) {
-	var total int
+	idsBuf := idsPool.Get().(*[]int64)
+	defer idsPool.Put(idsBuf)
+	all := (*idsBuf)[:0]
+	ends := make([]int, len(lists))
 	lo, hi := int64(-1), int64(-1)
-	for _, l := range lists {
-		first, last, count := int64(-1), int64(-1), 0
-		if err := unpackIDs(l.ids, func(id int64) {
-			if first < 0 {
-				first = id
-			}
-			last = id
-			count++
-		}); err != nil {
+	for i, l := range lists {
+		start := len(all)
+		var err error
+		if all, err = appendIDs(all, l.ids); err != nil {
 			return nil, err
 		}
-		if count == 0 {
-			continue
-		}
-		total += count
-		if lo < 0 || first < lo {
-			lo = first
-		}
-		if last > hi {
-			hi = last
+		ends[i] = len(all)
+		if len(all) > start {
+			if first := all[start]; lo < 0 || first < lo {
+				lo = first
+			}
+			hi = max(hi, all[len(all)-1])
 		}
 	}
-	if total == 0 || n <= 0 {
+	*idsBuf = all
+	if len(all) == 0 || n <= 0 {
 		return nil, nil
 	}
-	top := &scoreHeap{}
+	top := make(scoreHeap, 0, n)
 	offer := func(s scoredID) {
-		if top.Len() < n {
-			heap.Push(top, s)
-		} else if s.better((*top)[0]) {
-			(*top)[0] = s
-			heap.Fix(top, 0)
+		if len(top) < n {
+			heap.Push(&top, s)
+		} else if s.better(top[0]) {
+			top[0] = s
+			heap.Fix(&top, 0)
 		}
 	}
-	if span := hi - lo + 1; span <= max(denseSpanLimit, 8*int64(total)) {
-		scores := make([]float64, span)
-		for _, l := range lists {
+	// A flat array over the id span when it is not much wider than the
+	// number of ids (it is cleared and scanned whole), else a map.
+	if span := hi - lo + 1; span <= 4*int64(len(all))+1<<16 {
+		scoresBuf := scoresPool.Get().(*[]float64)
+		defer scoresPool.Put(scoresBuf)
+		if int64(cap(*scoresBuf)) < span {
+			*scoresBuf = make([]float64, span)
+		}
+		scores := (*scoresBuf)[:span]
+		clear(scores)
+		start := 0
+		for i, l := range lists {
 			w := l.weight
-			_ = unpackIDs(l.ids, func(id int64) { scores[id-lo] += w })
+			for _, id := range all[start:ends[i]] {
+				scores[id-lo] += w
+			}
+			start = ends[i]
 		}
 		for i, s := range scores {
-			if s != 0 {
+			if s != 0 && (len(top) < n || s >= top[0].score) {
 				offer(scoredID{lo + int64(i), s})
 			}
 		}
 	} else {
-		scores := make(map[int64]float64, total)
-		for _, l := range lists {
-			w := l.weight
-			_ = unpackIDs(l.ids, func(id int64) { scores[id] += w })
+		scores := make(map[int64]float64, len(all))
+		start := 0
+		for i, l := range lists {
+			for _, id := range all[start:ends[i]] {
+				scores[id] += l.weight
+			}
+			start = ends[i]
 		}
 		for id, s := range scores {
 			offer(scoredID{id, s})
 		}
 	}
-	out := make([]scoredID, top.Len())
+	out := make([]scoredID, len(top))
 	for i := len(out) - 1; i >= 0; i-- {
-		out[i] = heap.Pop(top).(scoredID)
+		out[i] = heap.Pop(&top).(scoredID)
 	}
 	return out, nil
 }
