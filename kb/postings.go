@@ -71,13 +71,21 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(postingsLock)); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
+	// Enough memory to group the postings without spilling to disk.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '128MB'"); err != nil {
+		return fmt.Errorf("work_mem: %w", err)
+	}
 	if _, err := tx.Exec(ctx, "DELETE FROM kb_postings"); err != nil {
 		return fmt.Errorf("clear postings: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM kb_lexemes"); err != nil {
+		return fmt.Errorf("clear document frequencies: %w", err)
 	}
 	for _, f := range []struct {
 		field  int16
 		column string
-	}{{fieldBody, "tsv_en"}, {fieldHeading, "tsv_head"}, {fieldIdent, "tsv_simple"}} {
+		config string // kb_lexemes.config of its document frequencies
+	}{{fieldBody, "tsv_en", "english"}, {fieldHeading, "tsv_head", ""}, {fieldIdent, "tsv_simple", "simple"}} {
 		// Unordered array_agg (sorted here, the ids arrive mostly in
 		// order): an ordered one sorts every group and takes twice as
 		// long. tsvector_to_array skips the positions unnest would build
@@ -88,6 +96,7 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 			return fmt.Errorf("read %s postings: %w", f.column, err)
 		}
 		var out [][]any
+		df := map[string]int32{}
 		var ids []int64
 		for rows.Next() {
 			var lexeme, kind, version string
@@ -105,6 +114,7 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 				return fmt.Errorf("%s %q: %w", f.column, lexeme, err)
 			}
 			out = append(out, []any{f.field, lexeme, kind, trust, version, int32(len(ids)), packed})
+			df[lexeme] += int32(len(ids))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -114,17 +124,21 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 			[]string{"field", "lexeme", "kind", "trust", "pg_version", "n", "chunk_ids"}, pgx.CopyFromRows(out)); err != nil {
 			return fmt.Errorf("write %s postings: %w", f.column, err)
 		}
-	}
-	for _, q := range []string{
-		"DELETE FROM kb_lexemes",
-		"INSERT INTO kb_lexemes SELECT 'english', lexeme, sum(n) FROM kb_postings WHERE field = 0 GROUP BY lexeme",
-		"INSERT INTO kb_lexemes SELECT 'simple', lexeme, sum(n) FROM kb_postings WHERE field = 2 GROUP BY lexeme",
-		// The number of chunks, the N of the IDF formula.
-		"INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks",
-	} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("document frequencies: %w", err)
+		if f.config == "" {
+			continue
 		}
+		// Document frequencies, for the IDF of query terms.
+		freq := make([][]any, 0, len(df))
+		for l, n := range df {
+			freq = append(freq, []any{f.config, l, n})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"kb_lexemes"}, []string{"config", "lexeme", "ndoc"}, pgx.CopyFromRows(freq)); err != nil {
+			return fmt.Errorf("write %s document frequencies: %w", f.column, err)
+		}
+	}
+	// The number of chunks, the N of the IDF formula.
+	if _, err := tx.Exec(ctx, "INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks"); err != nil {
+		return fmt.Errorf("count chunks: %w", err)
 	}
 	return nil
 }
