@@ -14,7 +14,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	unbound := func() {}
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		unbound = boundMemory()
+	}
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	unbound()
 	stop()
 	os.Exit(code)
 }
