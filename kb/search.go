@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -113,7 +114,7 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	if mode != ModeVector {
 		g.Go(func() error {
 			var err error
-			if terms, err = s.queryTerms(gctx, query); err != nil {
+			if terms, err = s.queryTerms(gctx, query, opts); err != nil {
 				return err
 			}
 			ftIDs, err = s.fullText(gctx, terms, opts, cand)
@@ -244,6 +245,16 @@ type queryTerms struct {
 	simple  []queryTerm // identifiers, underscores removed
 	phrases []queryTerm // adjacent english stems as a phrase query ('set' <2> 'null')
 	total   float64     // chunks in the knowledge base
+	// lists are the posting lists read with the terms (one per filter
+	// group that passes): headings and identifiers, and the body lists
+	// of terms that are not common.
+	lists map[listKey][][]byte
+}
+
+// listKey names the posting lists of one lexeme in one field.
+type listKey struct {
+	field  int16
+	lexeme string
 }
 
 // orQuery is the tsquery text matching any english term.
@@ -264,8 +275,10 @@ func quoteLexeme(l string) string { return "'" + l + "'" }
 
 // queryTerms splits the query into english stems (stop words removed) and
 // identifiers, and weighs each by its rarity in the knowledge base (BM25's
-// IDF), since PostgreSQL's own ranking functions have none. One round trip.
-func (s *Store) queryTerms(ctx context.Context, query string) (queryTerms, error) {
+// IDF), since PostgreSQL's own ranking functions have none. The same round
+// trip reads the posting lists fullText will need (those whose filter
+// group passes opts), except the body lists of common terms.
+func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions) (queryTerms, error) {
 	var q queryTerms
 	var ids []string
 	seen := map[string]bool{}
@@ -276,16 +289,33 @@ func (s *Store) queryTerms(ctx context.Context, query string) (queryTerms, error
 			ids = append(ids, l)
 		}
 	}
+	filter, args := filterSQL(opts, []any{query, ids, commonTermDF, commonTermMinChunks})
 	rows, err := s.pool.Query(ctx, `
-		SELECT 'english', t.lexeme, t.positions, coalesce(l.ndoc, 0)
-		FROM unnest(to_tsvector('english', $1)) t
-		LEFT JOIN kb_lexemes l ON l.config = 'english' AND l.lexeme = t.lexeme
+		WITH q AS MATERIALIZED (
+			SELECT t.lexeme, t.positions, coalesce(l.ndoc, 0) AS ndoc
+			FROM unnest(to_tsvector('english', $1)) t
+			LEFT JOIN kb_lexemes l ON l.config = 'english' AND l.lexeme = t.lexeme),
+		n AS MATERIALIZED (
+			SELECT coalesce(max(ndoc), 0) AS total FROM kb_lexemes WHERE config = 'total' AND lexeme = ''),
+		k AS (
+			SELECT 1::int2 AS field, lexeme FROM q WHERE ndoc > 0
+			UNION ALL
+			SELECT 0::int2, lexeme FROM q, n WHERE ndoc > 0 AND (ndoc <= $3::float8 * total + 1 OR total < $4::int)
+			UNION ALL
+			SELECT 2::int2, lexeme FROM unnest($2::text[]) lexeme)
+		SELECT 'english', lexeme, positions, ndoc, NULL::int2, NULL::bytea FROM q
 		UNION ALL
-		SELECT config, lexeme, NULL, ndoc FROM kb_lexemes
-		WHERE (config = 'simple' AND lexeme = ANY($2)) OR config = 'total'`, query, ids)
+		SELECT 'simple', lexeme, NULL, ndoc, NULL, NULL FROM kb_lexemes WHERE config = 'simple' AND lexeme = ANY($2)
+		UNION ALL
+		SELECT 'total', '', NULL, total, NULL, NULL FROM n
+		UNION ALL
+		SELECT 'list', c.lexeme, NULL, NULL, c.field, c.chunk_ids
+		FROM k JOIN kb_postings c ON c.field = k.field AND c.lexeme = k.lexeme
+		WHERE true`+filter, args...)
 	if err != nil {
 		return q, fmt.Errorf("search: parse query: %w", err)
 	}
+	q.lists = map[listKey][][]byte{}
 	type pos struct {
 		lexeme string
 		at     int
@@ -296,12 +326,19 @@ func (s *Store) queryTerms(ctx context.Context, query string) (queryTerms, error
 	for rows.Next() {
 		var cfg, l string
 		var at []int16
-		var n float64
-		if err := rows.Scan(&cfg, &l, &at, &n); err != nil {
+		var n *float64
+		var field *int16
+		var list []byte
+		if err := rows.Scan(&cfg, &l, &at, &n, &field, &list); err != nil {
 			rows.Close()
 			return q, fmt.Errorf("search: parse query: %w", err)
 		}
-		switch cfg {
+		if cfg == "list" {
+			k := listKey{*field, l}
+			q.lists[k] = append(q.lists[k], list)
+			continue
+		}
+		switch n := *n; cfg {
 		case "total":
 			total = n
 		case "simple":
@@ -376,10 +413,10 @@ func filterSQL(opts SearchOptions, args []any) (string, []any) {
 
 // fullText ranks chunks by the summed IDF of the query terms they
 // contain, a term counting more in the heading path and a pair of query
-// words more when found as a phrase. The posting lists of all terms come
-// in one query (only the filter groups that pass), are summed in Go, and
+// words more when found as a phrase. The posting lists of the terms (read
+// by queryTerms, only the filter groups that pass) are summed in Go, and
 // the best phraseCandidates chunks are re-ranked with their phrase matches
-// in a second query. Terms found in over a quarter of all chunks are
+// in one more query. Terms found in over a quarter of all chunks are
 // dropped from the body match in large knowledge bases (unless nothing
 // else is left): they barely weigh and would make every query read most of
 // the chunk ids.
@@ -403,21 +440,24 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	}
 	// Every list of the query, with its weight; the order fixes the order
 	// of the sums.
-	type key struct {
-		field  int16
-		lexeme string
-	}
-	weights := map[key]float64{}
-	var order []key
+	weights := map[listKey]float64{}
+	var order []listKey
 	add := func(field int16, lexeme string, w float64) {
-		k := key{field, lexeme}
+		k := listKey{field, lexeme}
 		if _, ok := weights[k]; !ok {
 			order = append(order, k)
 		}
 		weights[k] += w
 	}
+	var missing []listKey
 	for _, t := range en {
 		add(fieldBody, t.lexeme, t.idf)
+		k := listKey{fieldBody, t.lexeme}
+		if _, ok := q.lists[k]; !ok && t.df > commonTermDF && q.total >= float64(commonTermMinChunks) {
+			// A common term kept because no other is left: queryTerms
+			// did not read its body list.
+			missing = append(missing, k)
+		}
 	}
 	// Headings are short: their lists stay small for common terms too.
 	for _, t := range q.en {
@@ -426,32 +466,12 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	for _, t := range q.simple {
 		add(fieldIdent, t.lexeme, t.idf*identifierWeight)
 	}
-	fields := make([]int16, len(order))
-	lexemes := make([]string, len(order))
-	for i, k := range order {
-		fields[i], lexemes[i] = k.field, k.lexeme
-	}
-	filter, args := filterSQL(opts, []any{fields, lexemes})
-	rows, err := s.pool.Query(ctx, `SELECT c.field, c.lexeme, c.chunk_ids
-		FROM unnest($1::int2[], $2::text[]) q (field, lexeme)
-		JOIN kb_postings c ON c.field = q.field AND c.lexeme = q.lexeme
-		WHERE true`+filter, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search: full text: %w", err)
-	}
-	byKey := map[key][][]byte{}
-	for rows.Next() {
-		var k key
-		var ids []byte
-		if err := rows.Scan(&k.field, &k.lexeme, &ids); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("search: full text: %w", err)
+	byKey := q.lists
+	if len(missing) > 0 {
+		var err error
+		if byKey, err = s.postings(ctx, missing, opts, q.lists); err != nil {
+			return nil, err
 		}
-		byKey[k] = append(byKey[k], ids)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: full text: %w", err)
 	}
 	var lists []weightedList
 	for _, k := range order {
@@ -477,6 +497,39 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 		ids = append(ids, t.id)
 	}
 	return ids, nil
+}
+
+// postings reads the posting lists of keys whose filter group passes opts
+// and adds them to a copy of lists.
+func (s *Store) postings(ctx context.Context, keys []listKey, opts SearchOptions, lists map[listKey][][]byte) (map[listKey][][]byte, error) {
+	fields := make([]int16, len(keys))
+	lexemes := make([]string, len(keys))
+	for i, k := range keys {
+		fields[i], lexemes[i] = k.field, k.lexeme
+	}
+	filter, args := filterSQL(opts, []any{fields, lexemes})
+	rows, err := s.pool.Query(ctx, `SELECT c.field, c.lexeme, c.chunk_ids
+		FROM unnest($1::int2[], $2::text[]) q (field, lexeme)
+		JOIN kb_postings c ON c.field = q.field AND c.lexeme = q.lexeme
+		WHERE true`+filter, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: posting lists: %w", err)
+	}
+	out := maps.Clone(lists)
+	for rows.Next() {
+		var k listKey
+		var ids []byte
+		if err := rows.Scan(&k.field, &k.lexeme, &ids); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("search: posting lists: %w", err)
+		}
+		out[k] = append(out[k], ids)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: posting lists: %w", err)
+	}
+	return out, nil
 }
 
 // phraseRerank adds to each candidate's score the weight of the query
