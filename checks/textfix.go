@@ -35,28 +35,8 @@ func insertAfterKeywords(st *sqlparse.Statement, ins string, pattern ...kw) (str
 	if sql == "" || strings.Contains(sql, "--") || strings.Contains(sql, "/*") || strings.Contains(sql, ";") {
 		return "", false
 	}
-	end, i := -1, 0
-	for _, k := range pattern {
-		j := i
-		for j < len(sql) && isSpace(sql[j]) {
-			j++
-		}
-		w := j
-		for w < len(sql) && isWordByte(sql[w]) {
-			w++
-		}
-		if w > j && w < len(sql) && !isSpace(sql[w]) {
-			w = j // a keyword is followed by white space
-		}
-		if w > j && hasWordFold(k.words, sql[j:w]) {
-			i, end = w, w
-			continue
-		}
-		if !k.optional {
-			return "", false
-		}
-	}
-	if end < 0 {
+	end, ok := afterKeywords(sql, 0, pattern)
+	if !ok {
 		return "", false
 	}
 	return sql[:end] + ins + sql[end:] + ";", true
