@@ -103,15 +103,18 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	if opts.Limit > 100 {
 		return nil, fmt.Errorf("search: limit %d is over 100", opts.Limit)
 	}
-	mode, dims, err := s.mode(ctx, opts.Mode)
+	fullText, vector, err := s.retrievers(opts.Mode)
 	if err != nil {
 		return nil, err
 	}
 	cand := max(50, 3*opts.Limit)
 	var ftIDs, vecIDs []int64
 	var terms queryTerms
+	// The full-text side does not wait for the vector side's model
+	// lookup: they run concurrently from the start.
+	vectorRan := false
 	g, gctx := errgroup.WithContext(ctx)
-	if mode != ModeVector {
+	if fullText {
 		g.Go(func() error {
 			var err error
 			if terms, err = s.queryTerms(gctx, query, opts); err != nil {
@@ -121,23 +124,35 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 			return err
 		})
 	}
-	if mode != ModeFullText {
+	if vector {
 		g.Go(func() error {
+			model := s.embedder.Model()
+			dims, err := s.modelDims(gctx, model)
+			if err != nil {
+				return fmt.Errorf("search: %w", err)
+			}
+			if dims == 0 {
+				if opts.Mode == ModeAuto {
+					return nil // full text only until embeddings are stored
+				}
+				return fmt.Errorf("search: no embeddings stored for model %s (run kb ingest with an API key)", model)
+			}
+			vectorRan = true
 			vecs, err := s.embedder.Embed(gctx, []string{query})
 			if err != nil {
 				return fmt.Errorf("search: embed query: %w", err)
 			}
 			if len(vecs) != 1 || len(vecs[0]) != dims {
-				return fmt.Errorf("search: query embedding does not have the %d dimensions of stored %s embeddings", dims, s.embedder.Model())
+				return fmt.Errorf("search: query embedding does not have the %d dimensions of stored %s embeddings", dims, model)
 			}
-			vecIDs, err = s.vectorSearch(gctx, s.embedder.Model(), dims, vecs[0], opts, cand)
+			vecIDs, err = s.vectorSearch(gctx, model, dims, vecs[0], opts, cand)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if mode != ModeVector && len(terms.en) == 0 && len(terms.simple) == 0 && mode == ModeFullText {
+	if !vectorRan && len(terms.en) == 0 && len(terms.simple) == 0 {
 		return nil, ErrNoQuery
 	}
 	type fused struct {
@@ -202,35 +217,22 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	return out, nil
 }
 
-// mode resolves ModeAuto and checks that vector modes can run.
-func (s *Store) mode(ctx context.Context, m Mode) (Mode, int, error) {
+// retrievers tells which retrievers a mode runs, and checks that vector
+// modes have an embedder. ModeAuto runs the vector side when there is an
+// embedder; that side skips itself when its model has no embeddings.
+func (s *Store) retrievers(m Mode) (fullText, vector bool, err error) {
 	switch m {
 	case ModeFullText:
-		return m, 0, nil
-	case ModeAuto, ModeHybrid, ModeVector:
-	default:
-		return "", 0, fmt.Errorf("search: unknown mode %q", m)
-	}
-	if s.embedder == nil {
-		if m == ModeAuto {
-			return ModeFullText, 0, nil
+		return true, false, nil
+	case ModeAuto:
+		return true, s.embedder != nil, nil
+	case ModeHybrid, ModeVector:
+		if s.embedder == nil {
+			return false, false, fmt.Errorf("search: %s mode needs an embedder (no API key configured)", m)
 		}
-		return "", 0, fmt.Errorf("search: %s mode needs an embedder (no API key configured)", m)
+		return m == ModeHybrid, true, nil
 	}
-	dims, err := s.modelDims(ctx, s.embedder.Model())
-	if err != nil {
-		return "", 0, fmt.Errorf("search: %w", err)
-	}
-	if dims == 0 {
-		if m == ModeAuto {
-			return ModeFullText, 0, nil
-		}
-		return "", 0, fmt.Errorf("search: no embeddings stored for model %s (run kb ingest with an API key)", s.embedder.Model())
-	}
-	if m == ModeAuto {
-		m = ModeHybrid
-	}
-	return m, dims, nil
+	return false, false, fmt.Errorf("search: unknown mode %q", m)
 }
 
 // queryTerm is one lexeme of the query with its inverse document frequency.
