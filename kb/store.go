@@ -182,38 +182,56 @@ func (s IngestStats) String() string {
 // content hash; a changed one is replaced in a single transaction, so
 // readers see either its old or its new chunks. Sources of the collection
 // that are not among docs are removed, but only once every document was
-// stored: a failed run leaves the previous state usable.
+// stored: a failed run leaves the previous state usable. The posting
+// lists are rebuilt after a run that changed anything, also after a run
+// that failed once some documents were replaced, so full text finds what
+// was stored.
 func (s *Store) Ingest(ctx context.Context, collection string, docs []Document, progress Progress) (IngestStats, error) {
+	st, refreshed, err := s.ingest(ctx, collection, docs, progress)
+	if err != nil && !refreshed && st.Added+st.Updated > 0 {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		if rerr := s.RefreshLexemes(rctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return st, err
+}
+
+// ingest is Ingest but for the rebuild after a failure. refreshed reports
+// that no further rebuild is needed: the lists were rebuilt (or their
+// rebuild failed), or the run ended before changing anything.
+func (s *Store) ingest(ctx context.Context, collection string, docs []Document, progress Progress) (st IngestStats, refreshed bool, err error) {
 	start := time.Now()
-	st := IngestStats{Documents: len(docs)}
+	st = IngestStats{Documents: len(docs)}
 	if collection == "" {
-		return st, errors.New("ingest: empty collection name")
+		return st, false, errors.New("ingest: empty collection name")
 	}
 	existing := map[string]string{}
 	rows, err := s.pool.Query(ctx, "SELECT key, content_hash FROM kb_sources WHERE collection = $1", collection)
 	if err != nil {
-		return st, fmt.Errorf("ingest %s: read sources: %w", collection, err)
+		return st, false, fmt.Errorf("ingest %s: read sources: %w", collection, err)
 	}
 	for rows.Next() {
 		var k, h string
 		if err := rows.Scan(&k, &h); err != nil {
 			rows.Close()
-			return st, fmt.Errorf("ingest %s: read sources: %w", collection, err)
+			return st, false, fmt.Errorf("ingest %s: read sources: %w", collection, err)
 		}
 		existing[k] = h
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("ingest %s: read sources: %w", collection, err)
+		return st, false, fmt.Errorf("ingest %s: read sources: %w", collection, err)
 	}
 	seen := make(map[string]bool, len(docs))
 	for i := range docs {
 		d := &docs[i]
 		if err := d.validate(); err != nil {
-			return st, fmt.Errorf("ingest %s: %w", collection, err)
+			return st, false, fmt.Errorf("ingest %s: %w", collection, err)
 		}
 		if seen[d.Key] {
-			return st, fmt.Errorf("ingest %s: document %s given twice", collection, d.Key)
+			return st, false, fmt.Errorf("ingest %s: document %s given twice", collection, d.Key)
 		}
 		seen[d.Key] = true
 		h := d.hash()
@@ -224,7 +242,7 @@ func (s *Store) Ingest(ctx context.Context, collection string, docs []Document, 
 		default:
 			n, err := s.replace(ctx, collection, d, h)
 			if err != nil {
-				return st, fmt.Errorf("ingest %s: %s: %w", collection, d.Key, err)
+				return st, false, fmt.Errorf("ingest %s: %s: %w", collection, d.Key, err)
 			}
 			st.Chunks += n
 			if ok {
@@ -246,19 +264,19 @@ func (s *Store) Ingest(ctx context.Context, collection string, docs []Document, 
 	if len(gone) > 0 {
 		tag, err := s.pool.Exec(ctx, "DELETE FROM kb_sources WHERE collection = $1 AND key = ANY($2)", collection, gone)
 		if err != nil {
-			return st, fmt.Errorf("ingest %s: remove %d vanished sources: %w", collection, len(gone), err)
+			return st, false, fmt.Errorf("ingest %s: remove %d vanished sources: %w", collection, len(gone), err)
 		}
 		st.Removed = int(tag.RowsAffected())
 	}
 	if st.Added+st.Updated+st.Removed > 0 {
 		if err := s.RefreshLexemes(ctx); err != nil {
-			return st, err
+			return st, true, err
 		}
 	}
 	st.Duration = time.Since(start)
 	s.logger.InfoContext(ctx, "kb ingest", "collection", collection, "added", st.Added, "updated", st.Updated,
 		"unchanged", st.Unchanged, "removed", st.Removed, "chunks", st.Chunks, "duration_ms", st.Duration.Milliseconds())
-	return st, nil
+	return st, true, nil
 }
 
 func (d *Document) validate() error {

@@ -151,6 +151,19 @@ func TestIngestRejectsBadDocuments(t *testing.T) {
 	if _, err := s.Ingest(t.Context(), "web", []Document{ok, ok}, nil); err == nil || !strings.Contains(err.Error(), "given twice") {
 		t.Errorf("duplicate: got %v", err)
 	}
+	// A run that fails after storing a document still makes it searchable
+	// (the posting lists are rebuilt).
+	stored := Document{Key: "stored", Kind: KindWeb, Title: "Freezing", URL: "https://example.org/freeze",
+		Chunks: []Chunk{{Text: "wraparound needs an aggressive vacuum"}}}
+	bad := ok
+	bad.URL = ""
+	if _, err := s.Ingest(t.Context(), "web", []Document{stored, bad}, nil); err == nil {
+		t.Fatal("bad second document: want an error")
+	}
+	rs, err := s.Search(t.Context(), "wraparound", SearchOptions{})
+	if err != nil || len(rs) != 1 || rs[0].URL != stored.URL {
+		t.Errorf("search after a failed run: %+v, %v; want the document stored before the failure", rs, err)
+	}
 }
 
 func TestSearchFullText(t *testing.T) {
