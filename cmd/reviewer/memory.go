@@ -14,15 +14,16 @@ import (
 // marked, and what it marks includes everything allocated while it
 // marks, so the heap peaked near 15 MB. A soft memory limit caps the
 // peak instead; the limit follows the live heap up (twice the live heap
-// plus headroom), so a huge migration set never makes the collector run
-// back to back. GOGC or GOMEMLIMIT in the environment turn this off.
+// plus headroom: what GOGC=100 would allow), so a huge migration set never
+// makes the collector run back to back. GOGC or GOMEMLIMIT in the environment turn this off.
 
 const (
 	// memoryFloor is the smallest limit: room for the runtime's own
 	// memory and a heap of about three times the usual live heap.
 	memoryFloor = 20 << 20
-	// memoryHeadroom is added to twice the live heap.
-	memoryHeadroom = 8 << 20
+	// memoryHeadroom is added to twice the live heap for the runtime's
+	// own memory.
+	memoryHeadroom = 4 << 20
 )
 
 // boundMemory sets the soft memory limit for a review and keeps it above
