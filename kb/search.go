@@ -542,26 +542,30 @@ func (s *Store) phraseRerank(ctx context.Context, phrases []queryTerm, top []sco
 	for i, t := range top {
 		ids[i] = t.id
 	}
-	args := []any{ids}
-	bonus := make([]string, len(phrases))
+	qs := make([]string, len(phrases))
 	for i, t := range phrases {
-		args = append(args, t.lexeme)
-		bonus[i] = fmt.Sprintf("CASE WHEN c.tsv_en @@ $%d::tsquery THEN %g::float8 ELSE 0 END", len(args), t.idf*phraseWeight)
+		qs[i] = t.lexeme
 	}
-	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT c.id, %s FROM kb_chunks c WHERE c.id = ANY($1)",
-		strings.Join(bonus, " + ")), args...)
+	// One SQL text for every query (weights are added here), so the
+	// prepared statement is reused.
+	rows, err := s.pool.Query(ctx, `SELECT c.id, ARRAY(SELECT c.tsv_en @@ p.q FROM unnest($2::tsquery[]) WITH ORDINALITY p (q, i) ORDER BY p.i)
+		FROM kb_chunks c WHERE c.id = ANY($1)`, ids, qs)
 	if err != nil {
 		return nil, fmt.Errorf("search: phrases: %w", err)
 	}
-	extra := make(map[int64]float64, len(top))
+	matches := make(map[int64][]bool, len(top))
 	for rows.Next() {
 		var id int64
-		var b float64
-		if err := rows.Scan(&id, &b); err != nil {
+		var found []bool
+		if err := rows.Scan(&id, &found); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("search: phrases: %w", err)
 		}
-		extra[id] = b
+		if len(found) != len(phrases) {
+			rows.Close()
+			return nil, fmt.Errorf("search: phrases: %d matches for %d phrases", len(found), len(phrases))
+		}
+		matches[id] = found
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -569,9 +573,16 @@ func (s *Store) phraseRerank(ctx context.Context, phrases []queryTerm, top []sco
 	}
 	out := top[:0:0]
 	for _, t := range top {
-		if b, ok := extra[t.id]; ok {
-			out = append(out, scoredID{t.id, t.score + b})
+		found, ok := matches[t.id]
+		if !ok {
+			continue
 		}
+		for i, f := range found {
+			if f {
+				t.score += phrases[i].idf * phraseWeight
+			}
+		}
+		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].better(out[j]) })
 	return out, nil
