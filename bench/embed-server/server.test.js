@@ -168,3 +168,20 @@ test('real model: --max-tokens embeds only the first pieces and renames the mode
   assert.strictEqual(trunc.tokens, 2 * n);
   await assert.rejects(loadModel({ maxTokens: -1 }), /maxTokens/);
 });
+
+test('real model: the encoder reads only the first 128 pieces', async () => {
+  const m = await loadModel();
+  const words = 'the quick brown fox jumps over the lazy dog while the table is rewritten '.repeat(20);
+  let prefix = '';
+  for (const w of words.split(' ')) {
+    if (m.tokenizer.encode(`${prefix} ${w}`.trim()).length > 130) break;
+    prefix = `${prefix} ${w}`.trim();
+  }
+  assert.ok(m.tokenizer.encode(prefix).length >= 128);
+  const dot = (a, b) => a.reduce((s, x, k) => s + x * b[k], 0);
+  const after = await m.embed([`${prefix} cats`, `${prefix} quantum chromodynamics`]);
+  assert.ok(dot(after.vectors[0], after.vectors[1]) > 0.99999, 'pieces after the 128th change nothing');
+  const short = prefix.split(' ').slice(0, 10).join(' ');
+  const before = await m.embed([`${short} cats`, `${short} quantum chromodynamics`]);
+  assert.ok(dot(before.vectors[0], before.vectors[1]) < 0.99, 'pieces before it do');
+});
