@@ -81,8 +81,9 @@ if [ -n "$KEY" ]; then
   PGAI_OPENAI_API_KEY=$KEY "${R[@]}" eval | tee -a "$OUT/kb-eval.txt"
 fi
 
-echo "== 3. Go benchmarks"
+echo "== 3. Go benchmarks ($(uptime | sed 's/.*load/load/'))"
 PGAI_TEST_DATABASE_URL=$ADMIN PGAI_KB_DOCS=$DOCS go test -run '^$' -bench 'BenchmarkIngestDocs|BenchmarkEvalDocs' -benchtime 3x -timeout 30m ./kb/ \
   | grep -E '^Benchmark' | tee "$OUT/kb-bench.txt"
 PGAI_TEST_DATABASE_URL=$ADMIN go test -run '^$' -bench 'BenchmarkSearch100k' -benchtime 3x -timeout 60m ./kb/ \
   | grep -E '^Benchmark|bench_test' | tee -a "$OUT/kb-bench.txt"
+echo "done ($(uptime | sed 's/.*load/load/'))" | tee -a "$OUT/kb-bench.txt"
