@@ -181,3 +181,34 @@ func TestFilteredSearchDoesNotStarve(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationFillsPostings: a knowledge base ingested before migration
+// 0004 (posting lists of the old shape) is searchable right after Migrate,
+// without a new ingest.
+func TestMigrationFillsPostings(t *testing.T) {
+	t.Parallel()
+	s, pool := newTestStore(t, StoreOptions{})
+	ingest(t, s, testDocs(t))
+	// Back to the schema of version 3, with the chunks still there.
+	for _, q := range []string{
+		"DROP TABLE kb_postings",
+		"CREATE TABLE kb_postings (lexeme text PRIMARY KEY, chunk_ids bigint[] NOT NULL)",
+		"CREATE TABLE kb_postings_simple (lexeme text PRIMARY KEY, chunk_ids bigint[] NOT NULL)",
+		"DELETE FROM kb_lexemes",
+		"DELETE FROM kb_schema_migrations WHERE version = 4",
+	} {
+		if _, err := pool.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := Migrate(t.Context(), pool); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := s.Search(t.Context(), "lock_timeout", SearchOptions{Kinds: []Kind{KindDocs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) == 0 || rs[0].URL != "https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT" {
+		t.Errorf("after the migration: %+v", rs)
+	}
+}
