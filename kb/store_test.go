@@ -370,3 +370,27 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("misses (-want +got):\n%s", diff)
 	}
 }
+
+// TestSearchModesWithoutEmbeddings: with an embedder whose model has no
+// embeddings yet, auto mode searches full text only and the vector modes
+// say why they cannot run.
+func TestSearchModesWithoutEmbeddings(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, StoreOptions{Embedder: HashEmbedder{Dims: 16}})
+	ingest(t, s, testDocs(t))
+	rs, err := s.Search(t.Context(), "lock_timeout", SearchOptions{})
+	if err != nil || len(rs) == 0 || rs[0].FullTextRank != 1 || rs[0].VectorRank != 0 {
+		t.Errorf("auto: %+v, %v; want full-text results", rs, err)
+	}
+	if _, err := s.Search(t.Context(), "the and of", SearchOptions{}); !errors.Is(err, ErrNoQuery) {
+		t.Errorf("auto, no searchable words: got %v, want ErrNoQuery", err)
+	}
+	for _, m := range []Mode{ModeHybrid, ModeVector} {
+		if _, err := s.Search(t.Context(), "lock_timeout", SearchOptions{Mode: m}); err == nil || !strings.Contains(err.Error(), "no embeddings stored") {
+			t.Errorf("%s: got %v, want the no-embeddings error", m, err)
+		}
+	}
+	if _, err := s.Search(t.Context(), "lock_timeout", SearchOptions{Mode: "semantic"}); err == nil || !strings.Contains(err.Error(), "unknown mode") {
+		t.Errorf("unknown mode: got %v", err)
+	}
+}
