@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -210,5 +211,46 @@ func TestMigrationFillsPostings(t *testing.T) {
 	}
 	if len(rs) == 0 || rs[0].URL != "https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT" {
 		t.Errorf("after the migration: %+v", rs)
+	}
+}
+
+// TestCommonTermsOnly: in a knowledge base over commonTermMinChunks chunks,
+// a query whose terms are all common still finds chunks (its two rarest
+// terms' body lists are read in a second query), filters included.
+func TestCommonTermsOnly(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, StoreOptions{})
+	var docs []Document
+	for i := range commonTermMinChunks / 100 {
+		d := Document{Key: fmt.Sprintf("doc:%d", i), Kind: KindWeb, Title: fmt.Sprintf("page %d", i), URL: fmt.Sprintf("https://example.org/%d", i)}
+		if i == 7 {
+			d.Kind, d.Trust = KindDocs, TrustHigh
+		}
+		for c := range 100 {
+			text := "vacuum freeze tuples"
+			if c%2 == 0 {
+				text = "vacuum freeze"
+			}
+			d.Chunks = append(d.Chunks, Chunk{Heading: []string{d.Title}, Text: fmt.Sprintf("%s %d", text, c)})
+		}
+		docs = append(docs, d)
+	}
+	if _, err := s.Ingest(t.Context(), "common", docs, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []SearchOptions{{}, {Kinds: []Kind{KindDocs}}} {
+		opts.Limit = 5
+		rs, err := s.Search(t.Context(), "vacuum freeze tuples", opts)
+		if err != nil {
+			t.Fatalf("%+v: %v", opts, err)
+		}
+		if len(rs) != 5 {
+			t.Fatalf("%+v: %d results, want 5", opts, len(rs))
+		}
+		for _, r := range rs {
+			if !strings.Contains(r.Text, "tuples") || len(opts.Kinds) > 0 && r.Kind != KindDocs {
+				t.Errorf("%+v: result %q (%s) should hold all three terms", opts, r.Text, r.Kind)
+			}
+		}
 	}
 }

@@ -335,9 +335,12 @@ func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions
 			rows.Close()
 			return q, fmt.Errorf("search: parse query: %w", err)
 		}
-		if cfg == "list" {
+		if cfg == "list" && field != nil {
 			k := listKey{*field, l}
 			q.lists[k] = append(q.lists[k], list)
+			continue
+		}
+		if n == nil {
 			continue
 		}
 		switch n := *n; cfg {
