@@ -27,13 +27,9 @@ import (
 //   - sqitch: deploy/, revert/ and verify/ scripts named after the changes
 //     listed in sqitch.plan (https://sqitch.org/docs/manual/sqitch-plan/).
 var (
-	flywayName        = regexp.MustCompile(`^([VU])(\d+(?:[._]\d+)*)__.*\.sql$`)
-	flywayRepeatable  = regexp.MustCompile(`^R__(.*)\.sql$`)
-	golangMigrateName = regexp.MustCompile(`^(\d+)_.*\.(up|down)\.sql$`)
-	leadingDigits     = regexp.MustCompile(`^(\d+)`)
-	gooseAnnotation   = regexp.MustCompile(`(?m)^--\s*\+goose\s+(?i:up|down|statementbegin|no\s+transaction)\b`)
-	dbmateDirective   = regexp.MustCompile(`(?m)^--\s*migrate:(up|down)\b`)
-	liquibaseHeader   = regexp.MustCompile(`(?i)^--\s*liquibase\s+formatted\s+sql\b`)
+	gooseAnnotation = regexp.MustCompile(`(?m)^--\s*\+goose\s+(?i:up|down|statementbegin|no\s+transaction)\b`)
+	dbmateDirective = regexp.MustCompile(`(?m)^--\s*migrate:(up|down)\b`)
+	liquibaseHeader = regexp.MustCompile(`(?i)^--\s*liquibase\s+formatted\s+sql\b`)
 )
 
 func baseName(path string) string { return filepath.Base(filepath.FromSlash(path)) }
@@ -52,9 +48,9 @@ func detect(name string, src []byte) Framework {
 		return FrameworkDbmate
 	}
 	switch {
-	case golangMigrateName.MatchString(name):
+	case matchGolangMigrate(name) != nil:
 		return FrameworkGolangMigrate
-	case flywayName.MatchString(name), flywayRepeatable.MatchString(name):
+	case matchFlyway(name) != nil, matchFlywayRepeatable(name) != nil:
 		return FrameworkFlyway
 	}
 	return FrameworkSQL
@@ -82,11 +78,11 @@ func firstLine(src []byte) []byte {
 func partFromName(fw Framework, name string) Part {
 	switch fw {
 	case FrameworkGolangMigrate:
-		if m := golangMigrateName.FindStringSubmatch(name); m != nil && m[2] == "down" {
+		if m := matchGolangMigrate(name); m != nil && m[2] == "down" {
 			return PartDown
 		}
 	case FrameworkFlyway:
-		if m := flywayName.FindStringSubmatch(name); m != nil && m[1] == "U" {
+		if m := matchFlyway(name); m != nil && m[1] == "U" {
 			return PartDown
 		}
 	}
@@ -97,15 +93,15 @@ func partFromName(fw Framework, name string) Part {
 func versionFromName(fw Framework, name string) string {
 	switch fw {
 	case FrameworkFlyway:
-		if m := flywayName.FindStringSubmatch(name); m != nil {
+		if m := matchFlyway(name); m != nil {
 			return strings.ReplaceAll(m[2], "_", ".")
 		}
 	case FrameworkGolangMigrate:
-		if m := golangMigrateName.FindStringSubmatch(name); m != nil {
+		if m := matchGolangMigrate(name); m != nil {
 			return m[1]
 		}
 	case FrameworkGoose, FrameworkDbmate:
-		if m := leadingDigits.FindStringSubmatch(name); m != nil {
+		if m := matchLeadingDigits(name); m != nil {
 			return m[1]
 		}
 	}
@@ -125,26 +121,26 @@ func keyFor(fw Framework, name string) orderKey {
 	k := orderKey{fw: fw, name: name}
 	switch fw {
 	case FrameworkFlyway:
-		if m := flywayName.FindStringSubmatch(name); m != nil {
+		if m := matchFlyway(name); m != nil {
 			k.parts = strings.FieldsFunc(m[2], func(r rune) bool { return r == '.' || r == '_' })
 			if m[1] == "U" {
 				k.down = 1
 			}
 		} else {
 			k.class = 1
-			if m := flywayRepeatable.FindStringSubmatch(name); m != nil {
+			if m := matchFlywayRepeatable(name); m != nil {
 				k.name = m[1]
 			}
 		}
 	case FrameworkGolangMigrate:
-		if m := golangMigrateName.FindStringSubmatch(name); m != nil {
+		if m := matchGolangMigrate(name); m != nil {
 			k.parts = []string{m[1]}
 			if m[2] == "down" {
 				k.down = 1
 			}
 		}
 	case FrameworkGoose:
-		if m := leadingDigits.FindStringSubmatch(name); m != nil {
+		if m := matchLeadingDigits(name); m != nil {
 			k.parts = []string{m[1]}
 		}
 	}

@@ -328,9 +328,9 @@ func nameFramework(name string, opts Options) Framework {
 		return opts.Framework
 	}
 	switch {
-	case golangMigrateName.MatchString(name):
+	case matchGolangMigrate(name) != nil:
 		return FrameworkGolangMigrate
-	case flywayName.MatchString(name), flywayRepeatable.MatchString(name):
+	case matchFlyway(name) != nil, matchFlywayRepeatable(name) != nil:
 		return FrameworkFlyway
 	}
 	return FrameworkAuto
@@ -376,7 +376,7 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	for i, n := range names {
 		entries[i] = entry{name: n, fw: nameFramework(n, opts)}
 		if entries[i].fw == FrameworkAuto {
-			l := len(leadingDigits.FindString(n))
+			l := digits(n)
 			if prefixLen >= 0 && l != prefixLen {
 				mixed = true
 			}
