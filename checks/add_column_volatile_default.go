@@ -103,7 +103,7 @@ func columnRewrites(p *Pass, cd *pg_query.ColumnDef) string {
 // addedColumns returns the ADD COLUMN definitions of an ALTER TABLE on an
 // existing table, with the table.
 func addedColumns(p *Pass) (*pg_query.RangeVar, []*pg_query.ColumnDef) {
-	rv, cmds := AlterCmds(p.Node())
+	rv, cmds := p.AlterCmds()
 	if rv == nil || p.State.IsNew(rv) {
 		return nil, nil
 	}

@@ -18,7 +18,7 @@ var addRequiredColumn = &Rule{
 		"batches, and enforce NOT NULL through a NOT VALID CHECK constraint validated separately.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-COLUMN",
 	Check: func(p *Pass) {
-		rel, cmds := AlterCmds(p.Node())
+		rel, cmds := p.AlterCmds()
 		if rel == nil || p.State.IsNew(rel) {
 			return
 		}

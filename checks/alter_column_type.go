@@ -130,7 +130,7 @@ var alterColumnType = &Rule{
 		"in one short transaction; or choose a binary-coercible change.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DATA-TYPE",
 	Check: func(p *Pass) {
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		if rv == nil || p.State.IsNew(rv) {
 			return
 		}

@@ -20,7 +20,7 @@ var attachPartitionScan = &Rule{
 		"attach, then drop the CHECK.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-ATTACH-PARTITION",
 	Check: func(p *Pass) {
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		if rv == nil || p.State.IsNew(rv) {
 			return
 		}

@@ -203,6 +203,20 @@ type Pass struct {
 	// cols caches columnDefs of the statement for the rules that ask.
 	cols     []colDef
 	colsDone bool
+	// alterRel and alterCmds cache AlterCmds of the statement.
+	alterRel  *pg_query.RangeVar
+	alterCmds []*pg_query.AlterTableCmd
+	alterDone bool
+}
+
+// AlterCmds is AlterCmds(p.Node()), computed once per statement: most
+// rules ask for it. The slice is shared, so rules must not change it.
+func (p *Pass) AlterCmds() (*pg_query.RangeVar, []*pg_query.AlterTableCmd) {
+	if !p.alterDone {
+		p.alterRel, p.alterCmds = AlterCmds(p.Stmt.Node)
+		p.alterDone = true
+	}
+	return p.alterRel, p.alterCmds
 }
 
 // Node returns the statement's parse-tree node (never nil in a Check).

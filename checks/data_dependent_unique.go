@@ -43,7 +43,7 @@ var dataDependentUnique = &Rule{
 			p.Report(msg, "", uniqueFix(idx.Relation, cols, ""))
 			return
 		}
-		rel, cmds := AlterCmds(p.Node())
+		rel, cmds := p.AlterCmds()
 		if rel == nil || p.State.IsNew(rel) {
 			return
 		}

@@ -17,7 +17,7 @@ var detachPartitionNonconcurrent = &Rule{
 		"it takes SHARE UPDATE EXCLUSIVE on the parent.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION",
 	Check: func(p *Pass) {
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		if rv == nil || p.State.IsNew(rv) {
 			return
 		}

@@ -40,7 +40,7 @@ var dropCascade = &Rule{
 				"", cascadeFix(safe, p.Rule().Fix))
 			return
 		}
-		rel, cmds := AlterCmds(p.Node())
+		rel, cmds := p.AlterCmds()
 		if rel == nil || p.State.IsNew(rel) {
 			return
 		}

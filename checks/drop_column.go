@@ -20,7 +20,7 @@ var dropColumn = &Rule{
 		"Django: remove the field with SeparateDatabaseAndState), then drop the column in a later migration with a short lock_timeout.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-DROP-COLUMN",
 	Check: func(p *Pass) {
-		rel, cmds := AlterCmds(p.Node())
+		rel, cmds := p.AlterCmds()
 		if rel == nil || p.State.IsNew(rel) {
 			return
 		}

@@ -19,7 +19,7 @@ var dropForeignKey = &Rule{
 		"it in a separate transaction, and only then drop the old one, so integrity never lapses.",
 	DocsURL: "https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-FK",
 	Check: func(p *Pass) {
-		rel, cmds := AlterCmds(p.Node())
+		rel, cmds := p.AlterCmds()
 		if rel == nil || p.State.IsNew(rel) {
 			return
 		}

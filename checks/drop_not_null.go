@@ -19,7 +19,7 @@ var dropNotNull = &Rule{
 		"or keep NOT NULL and give the column a DEFAULT if writers only need to omit it.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL",
 	Check: func(p *Pass) {
-		rel, cmds := AlterCmds(p.Node())
+		rel, cmds := p.AlterCmds()
 		if rel == nil || p.State.IsNew(rel) {
 			return
 		}

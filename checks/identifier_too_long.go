@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -56,10 +57,8 @@ func truncateIdent(s string) string {
 // returns those over 63 bytes, each once, in order.
 func longIdentifiers(sql string) []string {
 	var out []string
-	seen := map[string]bool{}
 	add := func(id string) {
-		if len(id) > maxIdentifierBytes && !seen[id] {
-			seen[id] = true
+		if len(id) > maxIdentifierBytes && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
@@ -92,6 +91,10 @@ func longIdentifiers(sql string) []string {
 			i = skipString(sql, i, i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e'))
 		case c == '"':
 			j := i + 1
+			if end := strings.IndexByte(sql[j:], '"'); end >= 0 && end <= maxIdentifierBytes && (j+end+1 >= len(sql) || sql[j+end+1] != '"') {
+				i = j + end + 1 // short and without doubled quotes: cannot be too long
+				continue
+			}
 			var b strings.Builder
 			for j < len(sql) {
 				if sql[j] == '"' {
@@ -130,7 +133,9 @@ func longIdentifiers(sql string) []string {
 				i = j // a prefixed string constant (E'…', B'…', X'…', N'…')
 				continue
 			}
-			add(asciiLower(sql[i:j]))
+			if j-i > maxIdentifierBytes {
+				add(asciiLower(sql[i:j]))
+			}
 			i = j
 		default:
 			i++

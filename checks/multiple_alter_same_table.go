@@ -67,7 +67,7 @@ var multipleAlterSameTable = &Rule{
 		if !heavyAlter(p, p.Node()) {
 			return
 		}
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		first, ok := seen[RelKey(rv)]
 		if !ok {
 			seen[RelKey(rv)] = p.Stmt

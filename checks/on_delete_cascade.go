@@ -24,7 +24,7 @@ var onDeleteCascade = &Rule{
 		if cs := p.Node().GetCreateStmt(); cs != nil {
 			table = cs.Relation
 			fks = cascadeFKs(cs.TableElts)
-		} else if rel, cmds := AlterCmds(p.Node()); rel != nil {
+		} else if rel, cmds := p.AlterCmds(); rel != nil {
 			table = rel
 			for _, c := range cmds {
 				if c.Def != nil {

@@ -17,7 +17,7 @@ var rewritingAlterTable = &Rule{
 		"properties, copy the rows in batches and swap names in one short transaction.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-TABLESPACE",
 	Check: func(p *Pass) {
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		if rv == nil || p.State.IsNew(rv) {
 			return
 		}

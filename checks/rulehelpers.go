@@ -253,7 +253,7 @@ type addedConstraint struct {
 // addedConstraints returns the constraints an ALTER TABLE on an existing
 // table adds, with the table; nil for other statements.
 func addedConstraints(p *Pass) (*pg_query.RangeVar, []addedConstraint) {
-	rv, cmds := AlterCmds(p.Node())
+	rv, cmds := p.AlterCmds()
 	if rv == nil || p.State.IsNew(rv) {
 		return nil, nil
 	}

@@ -18,7 +18,7 @@ var setNotNull = &Rule{
 		"writes go on), then SET NOT NULL (no scan on PostgreSQL 12+) and drop the CHECK.",
 	DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL",
 	Check: func(p *Pass) {
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		if rv == nil || p.State.IsNew(rv) {
 			return
 		}

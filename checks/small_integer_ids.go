@@ -188,7 +188,7 @@ func referencedType(p *Pass, k *pg_query.Constraint, i int) string {
 // narrowForeignKeys reports ALTER TABLE … ADD FOREIGN KEY whose columns are
 // known to be integer or smallint while the key they reference is bigint.
 func narrowForeignKeys(p *Pass) {
-	rel, cmds := AlterCmds(p.Node())
+	rel, cmds := p.AlterCmds()
 	child := p.State.Catalog.Table(rel)
 	if child == nil {
 		return

@@ -71,7 +71,7 @@ func countWork(sts []*sqlparse.Statement) int {
 // validatesSameTxConstraint reports whether the statement validates a
 // constraint added NOT VALID earlier in the same transaction.
 func validatesSameTxConstraint(p *Pass) bool {
-	rv, cmds := AlterCmds(p.Node())
+	rv, cmds := p.AlterCmds()
 	if rv == nil {
 		return false
 	}

@@ -18,7 +18,7 @@ var validateInSameTx = &Rule{
 	Fix:     "Commit between the two: put VALIDATE CONSTRAINT in a separate migration (or after COMMIT in a file that is not wrapped in a transaction).",
 	DocsURL: "https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES",
 	Check: func(p *Pass) {
-		rv, cmds := AlterCmds(p.Node())
+		rv, cmds := p.AlterCmds()
 		if rv == nil || p.State.IsNew(rv) {
 			return
 		}
