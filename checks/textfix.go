@@ -42,6 +42,19 @@ func insertAfterKeywords(st *sqlparse.Statement, ins string, pattern ...kw) (str
 	return sql[:end] + ins + sql[end:] + ";", true
 }
 
+// nextWord skips white space at sql[i:] and returns where the word after
+// it starts and ends (equal when no word follows).
+func nextWord(sql string, i int) (start, end int) {
+	for i < len(sql) && isSpace(sql[i]) {
+		i++
+	}
+	end = i
+	for end < len(sql) && isWordByte(sql[end]) {
+		end++
+	}
+	return i, end
+}
+
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' }
 
 func isWordByte(b byte) bool {
@@ -135,14 +148,7 @@ func textTypeFix(st *sqlparse.Statement, cols []colDef) (string, bool) {
 func charTypeEnd(sql string, at int) (int, bool) {
 	i, words := at, 0
 	for {
-		j := i
-		for j < len(sql) && isSpace(sql[j]) {
-			j++
-		}
-		w := j
-		for w < len(sql) && isWordByte(sql[w]) {
-			w++
-		}
+		j, w := nextWord(sql, i)
 		if w == j || !hasWordFold([]string{"varchar", "character", "char", "varying", "bpchar", "nchar", "national"}, sql[j:w]) {
 			break
 		}
@@ -367,14 +373,7 @@ func skipAlterTableHeader(sql string, i int) (int, bool) {
 func afterKeywords(sql string, i int, pattern []kw) (int, bool) {
 	end := -1
 	for _, k := range pattern {
-		j := i
-		for j < len(sql) && isSpace(sql[j]) {
-			j++
-		}
-		w := j
-		for w < len(sql) && isWordByte(sql[w]) {
-			w++
-		}
+		j, w := nextWord(sql, i)
 		if w > j && w < len(sql) && !isSpace(sql[w]) && sql[w] != '"' {
 			w = j // a keyword is followed by white space or a quoted name
 		}
