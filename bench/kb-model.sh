@@ -23,6 +23,8 @@
 #                                    chunk is estimated to take longer
 #   EMBED_SERVER_ARGS="--max-tokens 128"   extra flags for bench/embed-server
 #                                    (the model name then says so)
+#   KB_MODEL_VECTOR_WEIGHTS=1,0.5,0.25     fusion weights of the vector side:
+#                                    one hybrid row each
 #
 # Last run (2026-11-25, 2 cores shared with other jobs at load average 4-5):
 # 11,236 chunks; probe 12.1 chunks/s; all chunks embedded in 22.6 min
@@ -149,7 +151,7 @@ PY
 "${R[@]}" stats | tee -a "$OUT/kb-model-embed.txt"
 
 echo "== 6. eval ($MODEL)"
-"${R[@]}" eval --misses >"$TMP/eval.txt"
+"${R[@]}" eval --misses --vector-weights "${KB_MODEL_VECTOR_WEIGHTS:-1,0.5,0.25}" >"$TMP/eval.txt"
 grep -v '^miss ' "$TMP/eval.txt" | tee "$OUT/kb-model-eval.txt"
 grep '^miss ' "$TMP/eval.txt" >"$OUT/kb-model-misses.txt" || true
 echo "(questions missed in the top 10, by mode: $OUT/kb-model-misses.txt)"

@@ -418,7 +418,7 @@ func BenchmarkEvalDocs(b *testing.B) {
 	}
 	for b.Loop() {
 		for _, m := range []Mode{ModeFullText, ModeVector, ModeHybrid} {
-			rep, err := s.Evaluate(ctx, cases, m)
+			rep, err := s.Evaluate(ctx, cases, SearchOptions{Mode: m})
 			if err != nil {
 				b.Fatal(err)
 			}

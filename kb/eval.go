@@ -63,13 +63,15 @@ func ReadEvalSet(r io.Reader) ([]EvalCase, error) {
 // metrics count a result as a hit when it is on the wanted page; anchor
 // metrics also need the wanted anchor (for cases that name one).
 type EvalReport struct {
-	Mode      Mode    `json:"mode"`
-	Model     string  `json:"model,omitempty"`
-	Questions int     `json:"questions"`
-	Hit1      float64 `json:"hit_at_1"`
-	Hit5      float64 `json:"hit_at_5"`
-	Hit10     float64 `json:"hit_at_10"`
-	MRR       float64 `json:"mrr"`
+	Mode  Mode   `json:"mode"`
+	Model string `json:"model,omitempty"`
+	// VectorWeight is the fusion weight of a hybrid run (0: the default 1).
+	VectorWeight float64 `json:"vector_weight,omitempty"`
+	Questions    int     `json:"questions"`
+	Hit1         float64 `json:"hit_at_1"`
+	Hit5         float64 `json:"hit_at_5"`
+	Hit10        float64 `json:"hit_at_10"`
+	MRR          float64 `json:"mrr"`
 	// AnchorQuestions is how many cases name an anchor.
 	AnchorQuestions int     `json:"anchor_questions"`
 	AnchorHit10     float64 `json:"anchor_hit_at_10"`
@@ -78,16 +80,21 @@ type EvalReport struct {
 	Misses []string `json:"misses,omitempty"`
 }
 
-// Evaluate runs every question through Search in the given mode and
-// scores the top 10.
-func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, mode Mode) (EvalReport, error) {
+// Evaluate runs every question through Search with opts (its mode and
+// fusion weight; the limit is always 10) and scores the top 10.
+func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, opts SearchOptions) (EvalReport, error) {
+	mode := opts.Mode
 	rep := EvalReport{Mode: mode, Questions: len(cases)}
+	if mode == ModeHybrid {
+		rep.VectorWeight = opts.VectorWeight
+	}
+	opts.Limit = 10
 	if mode != ModeFullText && s.embedder != nil {
 		rep.Model = s.embedder.Model()
 	}
 	for _, c := range cases {
 		wantPage, wantAnchor, _ := strings.Cut(c.Want, "#")
-		rs, err := s.Search(ctx, c.Question, SearchOptions{Limit: 10, Mode: mode})
+		rs, err := s.Search(ctx, c.Question, opts)
 		if err != nil {
 			return rep, fmt.Errorf("eval %q: %w", c.Question, err)
 		}

@@ -40,6 +40,12 @@ type SearchOptions struct {
 	// are not version-specific (any when empty).
 	Version string
 	Mode    Mode
+	// VectorWeight weighs the vector ranks against the full-text ranks in
+	// the reciprocal rank fusion of a hybrid search: 1 (the default, also
+	// for 0) counts both alike; below 1 a weak embedding model can add its
+	// paraphrase matches without pushing down the full-text hits. `kb
+	// eval --vector-weights` measures the effect for a model.
+	VectorWeight float64
 }
 
 // Result is one chunk found, with what a citation needs.
@@ -103,6 +109,13 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	if opts.Limit > 100 {
 		return nil, fmt.Errorf("search: limit %d is over 100", opts.Limit)
 	}
+	if opts.VectorWeight < 0 || math.IsNaN(opts.VectorWeight) || math.IsInf(opts.VectorWeight, 0) {
+		return nil, fmt.Errorf("search: vector weight %v: want a finite number, 0 or more", opts.VectorWeight)
+	}
+	vecWeight := opts.VectorWeight
+	if vecWeight == 0 {
+		vecWeight = 1
+	}
 	fullText, vector, err := s.retrievers(opts.Mode)
 	if err != nil {
 		return nil, err
@@ -162,13 +175,17 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 	}
 	byID := map[int64]*fused{}
 	add := func(ids []int64, vec bool) {
+		w := 1.0
+		if vec {
+			w = vecWeight
+		}
 		for i, id := range ids {
 			f := byID[id]
 			if f == nil {
 				f = &fused{id: id}
 				byID[id] = f
 			}
-			f.score += 1 / (rrfK + float64(i+1))
+			f.score += w / (rrfK + float64(i+1))
 			if vec {
 				f.vecR = i + 1
 			} else {

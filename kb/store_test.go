@@ -313,6 +313,34 @@ func TestEmbedResumesAndHybridSearch(t *testing.T) {
 	if vec == 0 {
 		t.Error("hybrid: no result came from the vector side")
 	}
+	// The fusion weight moves hybrid towards one side: a tiny vector
+	// weight keeps the full-text order, a huge one the vector order.
+	ids := func(rs []Result) []int64 {
+		var out []int64
+		for _, r := range rs {
+			out = append(out, r.ChunkID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		weight float64
+		side   Mode
+	}{{1e-9, ModeFullText}, {1e9, ModeVector}} {
+		want, err := s.Search(t.Context(), "table lock", SearchOptions{Mode: tc.side, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Search(t.Context(), "table lock", SearchOptions{Mode: ModeHybrid, Limit: 5, VectorWeight: tc.weight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(ids(want), ids(got)); d != "" {
+			t.Errorf("hybrid with vector weight %g is not the %s order (-%s +hybrid):\n%s", tc.weight, tc.side, tc.side, d)
+		}
+	}
+	if _, err := s.Search(t.Context(), "table lock", SearchOptions{Mode: ModeHybrid, VectorWeight: -1}); err == nil {
+		t.Error("negative vector weight: no error")
+	}
 	// Filters apply to the vector side too (iterative scan).
 	rs, err = s.Search(t.Context(), "table lock", SearchOptions{Mode: ModeVector, Kinds: []Kind{KindSource}})
 	if err != nil || len(rs) != 0 {
@@ -359,7 +387,7 @@ func TestEvaluate(t *testing.T) {
 		{Question: "abort statements that wait too long for a lock", Want: "runtime-config-client.html#GUC-LOCK-TIMEOUT"},
 		{Question: "vacuum freeze wraparound", Want: "routine-vacuuming.html"},
 	}
-	rep, err := s.Evaluate(t.Context(), cases, ModeFullText)
+	rep, err := s.Evaluate(t.Context(), cases, SearchOptions{Mode: ModeFullText})
 	if err != nil {
 		t.Fatal(err)
 	}

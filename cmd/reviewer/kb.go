@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -269,6 +270,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trust := fs.String("trust", "unknown", "minimum trust level: unknown, high, highest")
 	version := fs.String("version", "", "only this PostgreSQL major version (and version-independent sources)")
 	mode := fs.String("mode", "", "hybrid, fulltext or vector (default: hybrid when embeddings exist)")
+	vecWeight := fs.Float64("vector-weight", 1, "hybrid: fusion weight of the vector ranks against the full-text ones (see kb eval --vector-weights)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -277,7 +279,10 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if query == "" {
 		return errors.New(`no query: reviewer kb search "why does SET NOT NULL scan the whole table"`)
 	}
-	opts := kb.SearchOptions{Limit: *limit, Version: *version, Mode: kb.Mode(*mode)}
+	if *vecWeight <= 0 {
+		return fmt.Errorf("--vector-weight %v: want a positive number", *vecWeight)
+	}
+	opts := kb.SearchOptions{Limit: *limit, Version: *version, Mode: kb.Mode(*mode), VectorWeight: *vecWeight}
 	if *limit < 1 || *limit > 100 {
 		return fmt.Errorf("--limit %d: want 1 to 100", *limit)
 	}
@@ -371,7 +376,12 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	asJSON := fs.Bool("json", false, "print as JSON")
 	set := fs.String("set", "", "eval set (JSON lines of {question, want, slice}); default: the built-in PostgreSQL 15 set")
 	showMisses := fs.Bool("misses", false, "list the questions missed in the top 10")
+	weightList := fs.String("vector-weights", "1", "comma-separated fusion weights of the vector side: one hybrid row each")
 	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	weights, err := parseWeights(*weightList)
+	if err != nil {
 		return err
 	}
 	cases, err := kb.DefaultEvalSet()
@@ -395,7 +405,7 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	modes := []kb.Mode{kb.ModeFullText}
+	runs := []kb.SearchOptions{{Mode: kb.ModeFullText}}
 	note := ""
 	switch {
 	case st.Embedder == "":
@@ -403,11 +413,14 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case st.Mode != kb.ModeHybrid:
 		note = "hybrid: not run (no embeddings stored for " + st.Embedder + ": run reviewer kb ingest first)"
 	default:
-		modes = append(modes, kb.ModeVector, kb.ModeHybrid)
+		runs = append(runs, kb.SearchOptions{Mode: kb.ModeVector})
+		for _, w := range weights {
+			runs = append(runs, kb.SearchOptions{Mode: kb.ModeHybrid, VectorWeight: w})
+		}
 	}
 	var reps []kb.EvalReport
-	for _, m := range modes {
-		rep, err := store.Evaluate(ctx, cases, m)
+	for _, o := range runs {
+		rep, err := store.Evaluate(ctx, cases, o)
 		if err != nil {
 			return err
 		}
@@ -429,7 +442,11 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if model == "" {
 			model = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", r.Mode, model, r.Hit1, r.Hit5, r.Hit10, r.MRR, r.AnchorHit10, r.AnchorMRR)
+		mode := string(r.Mode)
+		if r.Mode == kb.ModeHybrid && len(weights) > 1 {
+			mode += fmt.Sprintf(" w=%g", weightOrOne(r.VectorWeight))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", mode, model, r.Hit1, r.Hit5, r.Hit10, r.MRR, r.AnchorHit10, r.AnchorMRR)
 	}
 	tw.Flush()
 	if strings.HasPrefix(st.Embedder, "local-hash") {
@@ -440,12 +457,36 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *showMisses {
 		for _, r := range reps {
+			mode := string(r.Mode)
+			if r.Mode == kb.ModeHybrid && len(weights) > 1 {
+				mode += fmt.Sprintf(" w=%g", weightOrOne(r.VectorWeight))
+			}
 			for _, q := range r.Misses {
-				fmt.Fprintf(stdout, "miss (%s): %s\n", r.Mode, q)
+				fmt.Fprintf(stdout, "miss (%s): %s\n", mode, q)
 			}
 		}
 	}
 	return nil
+}
+
+// parseWeights reads a comma-separated list of vector fusion weights.
+func parseWeights(list string) ([]float64, error) {
+	var out []float64
+	for f := range strings.SplitSeq(list, ",") {
+		w, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(w > 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("--vector-weights %q: want positive numbers separated by commas", list)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+func weightOrOne(w float64) float64 {
+	if w == 0 {
+		return 1
+	}
+	return w
 }
 
 // progressBar draws "label [=====     ] 40% 460/1152 item" on stderr,
