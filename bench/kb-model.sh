@@ -33,6 +33,10 @@
 #   fulltext  0.504  0.715  0.780   0.587  0.765          0.643
 #   vector    0.163  0.374  0.455   0.262  0.382          0.209
 #   hybrid    0.390  0.675  0.756   0.507  0.824          0.497
+# Second run (same day, load average 1-2, 13.1 min, 14.3 chunks/s) with
+# KB_MODEL_VECTOR_WEIGHTS=1,0.5,0.25: hybrid w=1 identical to the above;
+#   hybrid w=0.5   0.407  0.691  0.805  0.523  0.824  0.542
+#   hybrid w=0.25  0.415  0.715  0.789  0.537  0.765  0.567
 # The encoder reads only each chunk's first 128 pieces (~280 characters):
 # EMBED_SERVER_ARGS="--max-tokens 128" gave the same figures to 3 decimals.
 #
