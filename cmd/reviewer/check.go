@@ -81,11 +81,8 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fs.PrintDefaults()
 	}
 	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, ok := flagResult(err); !ok {
+		return code
 	}
 	outs, err := parseOutputs(fmts)
 	if err != nil {

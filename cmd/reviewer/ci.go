@@ -118,11 +118,8 @@ func ciMain(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintln(stderr, "the review on the merge request. Exit status: 0 pass, 1 blocking findings, 2 error.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {

@@ -1,9 +1,28 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"strings"
 )
+
+// parseFlags parses args into fs. When ok is false the command ends with
+// code: exitOK after -h (fs printed the usage), exitError after a bad
+// flag (fs printed why).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	return flagResult(fs.Parse(args))
+}
+
+// flagResult turns a flag-parsing error into parseFlags' result.
+func flagResult(err error) (code int, ok bool) {
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, false
+	}
+	return exitError, false
+}
 
 // parseInterspersed parses flags that may come after positional arguments
 // (`reviewer check db/migrations --format json`), as users expect.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,11 +22,8 @@ func runRules(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		fs.PrintDefaults()
 	}
 	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	if code, ok := flagResult(err); !ok {
+		return code
 	}
 	if len(rest) > 1 {
 		fs.Usage()

@@ -277,6 +277,28 @@ func serviceLogger(w io.Writer, debug bool) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
+// parseServiceConfig parses the flags of serve or worker (which take no
+// arguments) and loads and validates the service configuration; when ok is
+// false the command ends with code.
+func parseServiceConfig(name string, fs *flag.FlagSet, sf *serviceFlags, args []string, needSecret bool, stderr io.Writer) (cfg *serviceConfig, code int, ok bool) {
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "reviewer %s: unexpected argument %q\n", name, fs.Arg(0))
+		return nil, exitError, false
+	}
+	cfg, err := sf.load(os.Getenv)
+	if err == nil {
+		err = cfg.validate(needSecret)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "reviewer %s: %v\n", name, err)
+		return nil, exitError, false
+	}
+	return cfg, exitOK, true
+}
+
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -288,23 +310,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "Secrets come from the environment or the config file only: PGAI_GITLAB_TOKEN, PGAI_WEBHOOK_SECRET, PGAI_DATABASE_URL.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "reviewer serve: unexpected argument %q\n", fs.Arg(0))
-		return exitError
-	}
-	cfg, err := sf.load(os.Getenv)
-	if err == nil {
-		err = cfg.validate(true)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "reviewer serve: %v\n", err)
-		return exitError
+	cfg, code, ok := parseServiceConfig("serve", fs, sf, args, true, stderr)
+	if !ok {
+		return code
 	}
 	log := serviceLogger(stderr, cfg.Debug)
 	svc, err := startService(ctx, cfg, cfg.Workers, clone, log)

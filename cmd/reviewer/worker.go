@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 )
 
 // runWorker runs review workers without the webhook receiver: several
@@ -22,25 +20,12 @@ func runWorker(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 		fmt.Fprintln(stderr, "Secrets come from the environment or the config file: PGAI_GITLAB_TOKEN, PGAI_DATABASE_URL.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
+	cfg, code, ok := parseServiceConfig("worker", fs, sf, args, false, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "reviewer worker: unexpected argument %q\n", fs.Arg(0))
-		return exitError
-	}
-	cfg, err := sf.load(os.Getenv)
-	if err == nil {
-		err = cfg.validate(false)
-	}
-	if err == nil && cfg.Workers == 0 {
-		err = errors.New("workers must be at least 1")
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "reviewer worker: %v\n", err)
+	if cfg.Workers == 0 {
+		fmt.Fprintln(stderr, "reviewer worker: workers must be at least 1")
 		return exitError
 	}
 	log := serviceLogger(stderr, cfg.Debug)
