@@ -71,25 +71,10 @@ func countWork(sts []*sqlparse.Statement) int {
 // validatesSameTxConstraint reports whether the statement validates a
 // constraint added NOT VALID earlier in the same transaction.
 func validatesSameTxConstraint(p *Pass) bool {
-	rv, cmds := p.AlterCmds()
-	if rv == nil {
+	found := false
+	sameTxValidations(p, func(*pg_query.AlterTableCmd, *sqlparse.Statement, *pg_query.Constraint) bool {
+		found = true
 		return false
-	}
-	for _, c := range cmds {
-		if c.Subtype != pg_query.AlterTableType_AT_ValidateConstraint {
-			continue
-		}
-		for _, st := range sameTxEarlier(p) {
-			rv2, cmds2 := AlterCmds(st.Node)
-			if rv2 == nil || RelKey(rv2) != RelKey(rv) {
-				continue
-			}
-			for _, c2 := range cmds2 {
-				if con := c2.Def.GetConstraint(); c2.Subtype == pg_query.AlterTableType_AT_AddConstraint && con != nil && strings.EqualFold(constraintName(rv2, con, ""), c.Name) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	})
+	return found
 }
