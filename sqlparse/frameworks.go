@@ -168,7 +168,7 @@ func (a orderKey) less(b orderKey) bool {
 	if a.down != b.down {
 		return a.down < b.down
 	}
-	if c := naturalCompare(a.name, b.name); c != 0 {
+	if c := NaturalCompare(a.name, b.name); c != 0 {
 		return c < 0
 	}
 	return a.name < b.name
@@ -186,9 +186,10 @@ func compareNumeric(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// naturalCompare compares strings with digit runs compared as numbers, so
-// that 2_x.sql sorts before 10_x.sql.
-func naturalCompare(a, b string) int {
+// NaturalCompare compares strings with digit runs compared as numbers, so
+// that 2_x.sql sorts before 10_x.sql: the order golang-migrate, goose and
+// Flyway give versions.
+func NaturalCompare(a, b string) int {
 	for a != "" && b != "" {
 		da, db := isDigit(a[0]), isDigit(b[0])
 		if da && db {

@@ -376,7 +376,7 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	for i, n := range names {
 		entries[i] = entry{name: n, fw: nameFramework(n, opts)}
 		if entries[i].fw == FrameworkAuto {
-			l := digits(n)
+			l := digitRun(n)
 			if prefixLen >= 0 && l != prefixLen {
 				mixed = true
 			}

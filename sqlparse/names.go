@@ -14,9 +14,9 @@ func matchFlyway(name string) []string {
 	if len(name) < 2 || (name[0] != 'V' && name[0] != 'U') || !isDigit(name[1]) {
 		return nil
 	}
-	i := 1 + digits(name[1:])
+	i := 1 + digitRun(name[1:])
 	for i+1 < len(name) && (name[i] == '.' || name[i] == '_') && isDigit(name[i+1]) {
-		i += 1 + digits(name[i+1:])
+		i += 1 + digitRun(name[i+1:])
 	}
 	if !strings.HasPrefix(name[i:], "__") || !strings.HasSuffix(name[i+2:], ".sql") || strings.ContainsRune(name, '\n') {
 		return nil
@@ -37,7 +37,7 @@ func matchFlywayRepeatable(name string) []string {
 // matchGolangMigrate is ^(\d+)_.*\.(up|down)\.sql$: version and direction
 // of a golang-migrate file.
 func matchGolangMigrate(name string) []string {
-	n := digits(name)
+	n := digitRun(name)
 	if n == 0 || n >= len(name) || name[n] != '_' || strings.ContainsRune(name, '\n') {
 		return nil
 	}
@@ -52,18 +52,9 @@ func matchGolangMigrate(name string) []string {
 
 // matchLeadingDigits is ^(\d+).
 func matchLeadingDigits(name string) []string {
-	n := digits(name)
+	n := digitRun(name)
 	if n == 0 {
 		return nil
 	}
 	return []string{name[:n], name[:n]}
-}
-
-// digits is the length of the run of ASCII digits at the start of s.
-func digits(s string) int {
-	n := 0
-	for n < len(s) && isDigit(s[n]) {
-		n++
-	}
-	return n
 }

@@ -26,6 +26,7 @@ import (
 	"gitlab.com/pgai/reviewer/internal/gitlab"
 	"gitlab.com/pgai/reviewer/internal/report"
 	"gitlab.com/pgai/reviewer/internal/review"
+	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
 // Hidden markers in the bot's notes.
@@ -531,7 +532,7 @@ func (r *Reviewer) followingMigrations(ctx context.Context, files Files, cfg *co
 		if skip[dir] {
 			continue
 		}
-		if f, ok := first[dir]; !ok || naturalCompare(name, f) < 0 {
+		if f, ok := first[dir]; !ok || sqlparse.NaturalCompare(name, f) < 0 {
 			first[dir] = name
 		}
 	}
@@ -569,7 +570,7 @@ func (r *Reviewer) followingMigrations(ctx context.Context, files Files, cfg *co
 			}
 			later = append(later, p)
 		}
-		sort.SliceStable(later, func(i, j int) bool { return naturalCompare(path.Base(later[i]), path.Base(later[j])) < 0 })
+		sort.SliceStable(later, func(i, j int) bool { return sqlparse.NaturalCompare(path.Base(later[i]), path.Base(later[j])) < 0 })
 		later = later[:min(len(later), maxFollowing, budget)]
 		for _, p := range later {
 			b, err := files.ReadFile(ctx, p)
@@ -592,41 +593,7 @@ func (r *Reviewer) followingMigrations(ctx context.Context, files Files, cfg *co
 // or in plain string order (as dbmate does). Reading a file the core then
 // orders before the added one costs a call but changes no result.
 func sortsAfter(name, added string) bool {
-	return name != added && (naturalCompare(name, added) > 0 || name > added)
-}
-
-// naturalCompare compares names with digit runs compared as numbers, so
-// that 2_x.sql sorts before 10_x.sql.
-func naturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		if isDigit(a[0]) && isDigit(b[0]) {
-			i, j := digitRun(a), digitRun(b)
-			x, y := strings.TrimLeft(a[:i], "0"), strings.TrimLeft(b[:j], "0")
-			if len(x) != len(y) {
-				return len(x) - len(y)
-			}
-			if c := strings.Compare(x, y); c != 0 {
-				return c
-			}
-			a, b = a[i:], b[j:]
-			continue
-		}
-		if a[0] != b[0] {
-			return int(a[0]) - int(b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) - len(b)
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func digitRun(s string) int {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	return i
+	return name != added && (sqlparse.NaturalCompare(name, added) > 0 || name > added)
 }
 
 // inlineLine picks the line of a finding to comment on: the first line of
