@@ -81,16 +81,7 @@ func RelName(rv *pg_query.RangeVar) string {
 func (s *State) after(st *sqlparse.Statement) {
 	s.recordLocks(st)
 	if s.localBlock != 0 && st.TxBlock != s.localBlock {
-		s.localBlock = 0
-		if s.localLock {
-			s.LockTimeout, s.localLock = false, false
-		}
-		if s.localStmt {
-			s.StatementTimeout, s.localStmt = false, false
-		}
-		if s.localTx {
-			s.TransactionTimeout, s.localTx = false, false
-		}
+		s.endLocalSettings()
 	}
 	s.Catalog.apply(st.Node)
 	defer s.endOfBlock(st)
@@ -201,16 +192,7 @@ func (s *State) endOfBlock(st *sqlparse.Statement) {
 	default:
 		return
 	}
-	s.localBlock = 0
-	if s.localLock {
-		s.LockTimeout, s.localLock = false, false
-	}
-	if s.localStmt {
-		s.StatementTimeout, s.localStmt = false, false
-	}
-	if s.localTx {
-		s.TransactionTimeout, s.localTx = false, false
-	}
+	s.endLocalSettings()
 }
 
 func (s *State) addCreated(rv *pg_query.RangeVar) {
@@ -252,4 +234,19 @@ func constString(args []*pg_query.Node) string {
 		return sv.Sval
 	}
 	return ""
+}
+
+// endLocalSettings forgets the timeouts that SET LOCAL set in the
+// transaction that just ended.
+func (s *State) endLocalSettings() {
+	s.localBlock = 0
+	if s.localLock {
+		s.LockTimeout, s.localLock = false, false
+	}
+	if s.localStmt {
+		s.StatementTimeout, s.localStmt = false, false
+	}
+	if s.localTx {
+		s.TransactionTimeout, s.localTx = false, false
+	}
 }
