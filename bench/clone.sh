@@ -24,27 +24,9 @@ ROWS=${1:-7500000}
 OUT=bench/out
 mkdir -p "$OUT"
 
-if [ -n "${PGAI_TEST_DATABASE_URL:-}" ]; then
-  ADMIN=$PGAI_TEST_DATABASE_URL
-else
-  BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
-  DIR=$(mktemp -d /tmp/pgai-bench-XXXXXX)
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  AS=()
-  if [ "$(id -u)" = 0 ]; then chown postgres "$DIR"; AS=(runuser -u postgres --); fi
-  "${AS[@]}" "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-  cat >>"$DIR/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$DIR'
-shared_buffers = 256MB
-max_wal_size = 8GB
-logging_collector = off
-CONF
-  "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
-  trap '"${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
-  ADMIN="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
-fi
+. bench/pg.sh
+trap stop_bench_postgres EXIT
+start_bench_postgres 8GB
 SRC=${ADMIN%%\?*}; SRC=${SRC%/*}/pgai_bench_src?sslmode=disable
 q() { psql -X -q -v ON_ERROR_STOP=1 "$1" -c "$2"; }
 

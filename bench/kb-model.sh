@@ -54,11 +54,10 @@ command -v node >/dev/null && command -v npm >/dev/null || { echo "bench/kb-mode
 
 TMP=$(mktemp -d /tmp/pgai-kb-model-XXXXXX)
 SERVER_PID=
-PG_DATA=
-AS=()
+. bench/pg.sh
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$PG_DATA" ]; then "${AS[@]}" "$BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true; fi
+  stop_bench_postgres
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -66,25 +65,7 @@ trap cleanup EXIT
 echo "== 1. install the embedding server (npm ci)"
 (cd bench/embed-server && npm ci --no-audit --no-fund --loglevel=error)
 
-if [ -n "${PGAI_TEST_DATABASE_URL:-}" ]; then
-  ADMIN=$PGAI_TEST_DATABASE_URL
-else
-  BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  if [ "$(id -u)" = 0 ]; then chown postgres "$TMP"; AS=(runuser -u postgres --); fi
-  "${AS[@]}" "$BIN/initdb" -D "$TMP/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-  cat >>"$TMP/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$TMP'
-shared_buffers = 256MB
-max_wal_size = 4GB
-logging_collector = off
-CONF
-  "${AS[@]}" "$BIN/pg_ctl" -D "$TMP/data" -l "$TMP/server.log" -w start >/dev/null
-  PG_DATA=$TMP/data
-  ADMIN="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
-fi
+start_bench_postgres 4GB
 DB=${ADMIN%%\?*}; DB=${DB%/*}/pgai_kb_model?sslmode=disable
 psql -X -q -v ON_ERROR_STOP=1 "$ADMIN" -c "DROP DATABASE IF EXISTS pgai_kb_model" -c "CREATE DATABASE pgai_kb_model"
 

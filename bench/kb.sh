@@ -28,27 +28,9 @@ OUT=bench/out
 mkdir -p "$OUT"
 [ -f "$DOCS/index.html" ] || { echo "bench/kb.sh: no PostgreSQL HTML docs in $DOCS (apt-get install postgresql-doc-15)" >&2; exit 2; }
 
-if [ -n "${PGAI_TEST_DATABASE_URL:-}" ]; then
-  ADMIN=$PGAI_TEST_DATABASE_URL
-else
-  BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | tail -1)")
-  DIR=$(mktemp -d /tmp/pgai-kb-bench-XXXXXX)
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  AS=()
-  if [ "$(id -u)" = 0 ]; then chown postgres "$DIR"; AS=(runuser -u postgres --); fi
-  "${AS[@]}" "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-  cat >>"$DIR/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$DIR'
-shared_buffers = 256MB
-max_wal_size = 4GB
-logging_collector = off
-CONF
-  "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
-  trap '"${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
-  ADMIN="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
-fi
+. bench/pg.sh
+trap stop_bench_postgres EXIT
+start_bench_postgres 4GB
 DB=${ADMIN%%\?*}; DB=${DB%/*}/pgai_kb_bench?sslmode=disable
 psql -X -q -v ON_ERROR_STOP=1 "$ADMIN" -c "DROP DATABASE IF EXISTS pgai_kb_bench" -c "CREATE DATABASE pgai_kb_bench"
 
