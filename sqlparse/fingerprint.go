@@ -1,7 +1,6 @@
 package sqlparse
 
 import (
-	"hash/fnv"
 	"strings"
 )
 
@@ -25,16 +24,22 @@ func (s *Statement) Fingerprint() string {
 
 // tokenFingerprint hashes the normalized tokens of sql: comments and
 // whitespace dropped, unquoted words lower-cased, '…' strings (with any
-// E/B/X/U& prefix) and numbers replaced by "?"; quoted identifiers,
+// E/B/X/N prefix) and numbers replaced by "?"; quoted identifiers,
 // dollar-quoted bodies and operators kept as written. Tokens are
 // separated by a 0 byte.
 func tokenFingerprint(sql string) string {
-	h := fnv.New64a()
-	var buf [1]byte
+	// FNV-1a, 64 bits, byte by byte (hash/fnv's, without an allocation
+	// per token).
+	h := uint64(14695981039346656037)
+	add := func(c byte) {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
 	tok := func(s string) {
-		h.Write([]byte(s))
-		buf[0] = 0
-		h.Write(buf[:])
+		for k := 0; k < len(s); k++ {
+			add(s[k])
+		}
+		add(0)
 	}
 	lower := func(s string) {
 		for k := 0; k < len(s); k++ {
@@ -42,11 +47,9 @@ func tokenFingerprint(sql string) string {
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
-			buf[0] = c
-			h.Write(buf[:])
+			add(c)
 		}
-		buf[0] = 0
-		h.Write(buf[:])
+		add(0)
 	}
 	src := sql
 	for i := 0; i < len(src); {
@@ -94,7 +97,7 @@ func tokenFingerprint(sql string) string {
 				j++
 			}
 			if j < len(src) && src[j] == '\'' && isStringPrefix(src[i:j]) {
-				// E'…', B'…', X'…', N'…', U&'…' are constants.
+				// E'…', B'…', X'…' and N'…' are constants.
 				i = skipQuoted(src, j, '\'', src[i] == 'e' || src[i] == 'E')
 				tok("?")
 				continue
@@ -108,7 +111,7 @@ func tokenFingerprint(sql string) string {
 	}
 	const digits = "0123456789abcdef"
 	var out [16]byte
-	v := h.Sum64()
+	v := h
 	for k := len(out) - 1; k >= 0; k-- {
 		out[k] = digits[v&0xf]
 		v >>= 4
