@@ -12,6 +12,9 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
+
+	// Linear-time protobuf packing for pg_query's parse trees.
+	_ "gitlab.com/pgai/reviewer/internal/pgpack"
 )
 
 // Node is a parse-tree node of the PostgreSQL grammar.
