@@ -43,6 +43,7 @@ import (
 // ParseResult decodes b, the protobuf bytes of a pg_query parse result.
 func ParseResult(b []byte) (*pg_query.ParseResult, error) {
 	d := decoder{buf: b}
+	d.count(b, parseResultType, protowire.DefaultRecursionLimit)
 	m := new(pg_query.ParseResult)
 	if err := d.decodeParseResult(b, m, protowire.DefaultRecursionLimit); err != nil {
 		return nil, fmt.Errorf("decode pg_query parse result: %w", err)
@@ -72,9 +73,16 @@ func fieldError(msg protoreflect.Name, num protowire.Number, code any) error {
 }
 
 // consumeTag reads a field tag the way protobuf-go does: field numbers
-// outside 1..MaxValidNumber are an error.
+// outside 1..MaxValidNumber are an error. The one-byte case is inlined.
 func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
-	v, n := consumeVarint(b)
+	if len(b) > 0 && b[0] < 0x80 && b[0] >= 1<<3 {
+		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
+	}
+	return consumeTagSlow(b)
+}
+
+func consumeTagSlow(b []byte) (protowire.Number, protowire.Type, int) {
+	v, n := protowire.ConsumeVarint(b)
 	if n < 0 {
 		return 0, 0, n
 	}
@@ -85,27 +93,20 @@ func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
 	return protowire.Number(num), protowire.Type(v & 7), n
 }
 
-// consumeVarint is protowire.ConsumeVarint with the one- and two-byte cases
-// inlined.
+// consumeVarint is protowire.ConsumeVarint with the one-byte case inlined.
 func consumeVarint(b []byte) (uint64, int) {
 	if len(b) > 0 && b[0] < 0x80 {
 		return uint64(b[0]), 1
 	}
-	if len(b) > 1 && b[1] < 0x80 {
-		return uint64(b[0]&0x7f) | uint64(b[1])<<7, 2
-	}
 	return protowire.ConsumeVarint(b)
 }
 
+// consumeBytes is protowire.ConsumeBytes with the one-byte length inlined.
 func consumeBytes(b []byte) ([]byte, int) {
-	l, n := consumeVarint(b)
-	if n < 0 {
-		return nil, n
+	if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+		return b[1 : 1+b[0]], 1 + int(b[0])
 	}
-	if l > uint64(len(b)-n) {
-		return nil, -1 // truncated
-	}
-	return b[n : n+int(l)], n + int(l)
+	return protowire.ConsumeBytes(b)
 }
 
 func consumeFixed32(b []byte) (uint32, int) { return protowire.ConsumeFixed32(b) }
@@ -164,23 +165,20 @@ func (d *decoder) string(v []byte) string {
 	return d.str[off : off+len(v)]
 }
 
-// slab hands out pointers to elements of chunks of T, one allocation per
-// chunk instead of one per element. Chunks grow from 1 to slabMax elements,
-// so a type seen once costs one exact allocation and at most about half of
-// the last chunk is unused. A chunk stays alive as long as any of its
+// slab hands out pointers to the elements of one chunk of T, sized by the
+// counting pass: one allocation per message type per parse result instead of
+// one per message. If the count falls short (it cannot on data
+// proto.Unmarshal accepts, but the input is not trusted) further messages
+// are allocated one by one. A chunk stays alive as long as any of its
 // elements is referenced; that suits a parse tree that lives and dies as a
 // whole.
-type slab[T any] struct {
-	free  []T
-	chunk int
-}
+type slab[T any] struct{ free []T }
 
-const slabMax = 64
-
-func (s *slab[T]) next() *T {
+func (s *slab[T]) next(count *int32) *T {
 	if len(s.free) == 0 {
-		s.chunk = min(max(2*s.chunk, 1), slabMax)
-		s.free = make([]T, s.chunk)
+		n := max(int(*count), 1)
+		*count = 0
+		s.free = make([]T, n)
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]
@@ -188,18 +186,80 @@ func (s *slab[T]) next() *T {
 }
 
 // nodeSlice returns an empty slice with capacity n for a repeated Node
-// field, cut from a shared backing array. The capacity is exact, so an
-// append by a later user of the tree reallocates instead of overwriting the
-// neighbouring slice.
+// field, cut from one backing array sized by the counting pass. The capacity
+// is exact, so an append by a later user of the tree reallocates instead of
+// overwriting the neighbouring slice.
 func (d *decoder) nodeSlice(n int) []*pg_query.Node {
 	if n > len(d.nodePtrs) {
-		if n > slabMax {
+		c := int(d.counts[nodePtrSlot])
+		d.counts[nodePtrSlot] = 0
+		if c < n {
 			return make([]*pg_query.Node, 0, n)
 		}
-		d.nodePtrChunk = min(max(2*d.nodePtrChunk, 16), 4*slabMax)
-		d.nodePtrs = make([]*pg_query.Node, max(d.nodePtrChunk, n))
+		d.nodePtrs = make([]*pg_query.Node, c)
 	}
 	s := d.nodePtrs[:0:n]
 	d.nodePtrs = d.nodePtrs[n:]
 	return s
+}
+
+// repeatedBit marks a repeated field in walkTable.
+const repeatedBit = 0x8000
+
+// count walks message b of type t without decoding it and adds up in
+// d.counts how many messages of each type, combined Node members and
+// repeated Node elements the decoder will allocate, so that each type gets
+// one exact chunk. It is only an estimate: malformed data ends the walk
+// early and the decoder reports the error.
+func (d *decoder) count(b []byte, t uint16, depth int) {
+	if depth--; depth < 0 {
+		return
+	}
+	fields := walkTable[t]
+	for len(b) > 0 {
+		num, wt, n := consumeTag(b)
+		if n < 0 {
+			return
+		}
+		b = b[n:]
+		switch wt {
+		case protowire.VarintType:
+			_, n = consumeVarint(b)
+		case protowire.BytesType:
+			var v []byte
+			v, n = consumeBytes(b)
+			if n >= 0 && int(num) < len(fields) && fields[num] != 0 {
+				f := fields[num]
+				child := f&^repeatedBit - 1
+				if child == nodeType {
+					if f&repeatedBit != 0 {
+						d.counts[nodePtrSlot]++
+					}
+					d.countNode(v, depth)
+				} else {
+					d.counts[child]++
+					d.count(v, child, depth)
+				}
+			}
+		default:
+			n = protowire.ConsumeFieldValue(num, wt, b)
+		}
+		if n < 0 {
+			return
+		}
+		b = b[n:]
+	}
+}
+
+// countNode counts a Node the way newNode allocates it.
+func (d *decoder) countNode(b []byte, depth int) {
+	if num, wt, n := consumeTag(b); n > 0 && wt == protowire.BytesType && depth > 0 && int(num) < len(nodeCombo) && nodeCombo[num] != 0 {
+		if l, k := consumeVarint(b[n:]); k > 0 && l == uint64(len(b)-n-k) {
+			d.counts[nodeCombo[num]-1]++
+			d.count(b[n+k:], walkTable[nodeType][num]-1, depth-1)
+			return
+		}
+	}
+	d.counts[nodeType]++
+	d.count(b, nodeType, depth)
 }

@@ -37,6 +37,7 @@ func main() {
 
 // message is one protobuf message with the Go names it needs.
 type message struct {
+	index  int // position in generator.order, the message's counts slot
 	desc   protoreflect.MessageDescriptor
 	goName string
 	typ    reflect.Type // struct type, not pointer
@@ -56,6 +57,9 @@ func generate() ([]byte, error) {
 		return nil, err
 	}
 	slices.SortFunc(g.order, func(a, b *message) int { return strings.Compare(a.goName, b.goName) })
+	for i, m := range g.order {
+		m.index = i
+	}
 	for _, m := range g.order {
 		if err := g.message(m); err != nil {
 			return nil, err
@@ -250,7 +254,10 @@ func (g *generator) message(m *message) error {
 	g.p("func (d *decoder) decode%s(b []byte, m *pg_query.%s, depth int) error {\n", name, name)
 	g.p("if depth--; depth < 0 { return errDepth }\n")
 	g.p("for len(b) > 0 {\n")
-	g.p("num, wt, n := consumeTag(b)\n")
+	// The one-byte tag is read inline (a helper with a fallback call
+	// is too expensive for Go's inliner).
+	g.p("num, wt, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1\n")
+	g.p("if b[0] >= 0x80 || b[0] < 1<<3 { num, wt, n = consumeTagSlow(b) }\n")
 	g.p("if n < 0 { return fieldError(%q, 0, n) }\n", md.Name())
 	g.p("b = b[n:]\n")
 	g.p("switch num {\n")
@@ -283,7 +290,7 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 	case fd.Kind() == protoreflect.MessageKind:
 		sub := g.msgs[fd.Message().FullName()]
 		g.p("if wt != protowire.BytesType { break }\n")
-		g.p("v, n := consumeBytes(b)\n")
+		g.p("%s\n", inlineBytes("v", "n", "b"))
 		g.p("if n < 0 { return fieldError(%s) }\n", errArgs)
 		switch {
 		case fd.IsList():
@@ -292,7 +299,7 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 				g.p("x, err := d.new%s(v, depth)\n", sub.goName)
 				g.p("if err != nil { return err }\n")
 			} else {
-				g.p("x := new(pg_query.%s)\n", sub.goName)
+				g.p("x := %s\n", alloc(sub))
 				g.p("if err := d.decode%s(v, x, depth); err != nil { return err }\n", sub.goName)
 			}
 			if isNodeLike(sub.desc) {
@@ -306,7 +313,7 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 			wf, _ := goField(wrapper, fd.Number())
 			g.p("w, ok := m.%s.(*pg_query.%s)\n", iface, wrapper.Name())
 			g.p("if !ok || w == nil { w = new(pg_query.%s) }\n", wrapper.Name())
-			g.p("if w.%s == nil { w.%s = new(pg_query.%s) }\n", wf.Name, wf.Name, sub.goName)
+			g.p("if w.%s == nil { w.%s = %s }\n", wf.Name, wf.Name, alloc(sub))
 			g.p("if err := d.decode%s(v, w.%s, depth); err != nil { return err }\n", sub.goName, wf.Name)
 			g.p("m.%s = w\n", iface)
 		default:
@@ -318,7 +325,7 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 				g.p("m.%s = x\n", goName)
 				g.p("} else if err := d.decode%s(v, m.%s, depth); err != nil { return err }\n", sub.goName, goName)
 			} else {
-				g.p("if m.%s == nil { m.%s = new(pg_query.%s) }\n", goName, goName, sub.goName)
+				g.p("if m.%s == nil { m.%s = %s }\n", goName, goName, alloc(sub))
 				g.p("if err := d.decode%s(v, m.%s, depth); err != nil { return err }\n", sub.goName, goName)
 			}
 		}
@@ -329,7 +336,7 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 	case fd.Kind() == protoreflect.StringKind || fd.Kind() == protoreflect.BytesKind:
 		goName := fieldGoName(m, fd)
 		g.p("if wt != protowire.BytesType { break }\n")
-		g.p("v, n := consumeBytes(b)\n")
+		g.p("%s\n", inlineBytes("v", "n", "b"))
 		g.p("if n < 0 { return fieldError(%s) }\n", errArgs)
 		val := "append([]byte{}, v...)"
 		if fd.Kind() == protoreflect.StringKind {
@@ -361,7 +368,7 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 	}
 	if !fd.IsList() {
 		g.p("if wt != %s { break }\n", sc.wire)
-		g.p("v, n := %s(b)\n", sc.consume)
+		g.p("%s\n", inlineScalar(sc, "v", "n", "b"))
 		g.p("if n < 0 { return fieldError(%s) }\n", errArgs)
 		g.p("m.%s = %s\n", goName, conv)
 		g.p("b = b[n:]\ncontinue\n")
@@ -370,21 +377,36 @@ func (g *generator) field(m *message, fd protoreflect.FieldDescriptor) error {
 	// Repeated scalars: accept the packed form and the one-element form.
 	g.p("switch wt {\n")
 	g.p("case protowire.BytesType:\n")
-	g.p("p, n := consumeBytes(b)\n")
+	g.p("%s\n", inlineBytes("p", "n", "b"))
 	g.p("if n < 0 { return fieldError(%s) }\n", errArgs)
 	g.p("for len(p) > 0 {\n")
-	g.p("v, k := %s(p)\n", sc.consume)
+	g.p("%s\n", inlineScalar(sc, "v", "k", "p"))
 	g.p("if k < 0 { return fieldError(%q, num, k) }\n", m.desc.Name())
 	g.p("m.%s = append(m.%s, %s)\n", goName, goName, conv)
 	g.p("p = p[k:]\n}\n")
 	g.p("b = b[n:]\ncontinue\n")
 	g.p("case %s:\n", sc.wire)
-	g.p("v, n := %s(b)\n", sc.consume)
+	g.p("%s\n", inlineScalar(sc, "v", "n", "b"))
 	g.p("if n < 0 { return fieldError(%s) }\n", errArgs)
 	g.p("m.%s = append(m.%s, %s)\n", goName, goName, conv)
 	g.p("b = b[n:]\ncontinue\n")
 	g.p("}\n")
 	return nil
+}
+
+// inlineBytes declares v and n as consumeBytes(b) would set them, with the
+// one-byte length read inline.
+func inlineBytes(v, n, b string) string {
+	return fmt.Sprintf("var %[1]s []byte\nvar %[2]s int\nif len(%[3]s) > 0 && %[3]s[0] < 0x80 && int(%[3]s[0]) < len(%[3]s) { %[1]s, %[2]s = %[3]s[1:1+%[3]s[0]], 1+int(%[3]s[0]) } else { %[1]s, %[2]s = protowire.ConsumeBytes(%[3]s) }", v, n, b)
+}
+
+// inlineScalar declares v and n as sc.consume(b) would set them, with the
+// one-byte varint read inline.
+func inlineScalar(sc scalar, v, n, b string) string {
+	if sc.consume != "consumeVarint" {
+		return fmt.Sprintf("%s, %s := %s(%s)", v, n, sc.consume, b)
+	}
+	return fmt.Sprintf("var %[1]s uint64\nvar %[2]s int\nif len(%[3]s) > 0 && %[3]s[0] < 0x80 { %[1]s, %[2]s = uint64(%[3]s[0]), 1 } else { %[1]s, %[2]s = protowire.ConsumeVarint(%[3]s) }", v, n, b)
 }
 
 func fieldGoName(m *message, fd protoreflect.FieldDescriptor) string {
@@ -415,7 +437,7 @@ func (g *generator) nodeLike(m *message) error {
 		wrapper, iface := oneofWrapper(m, fd)
 		wf, _ := goField(wrapper, fd.Number())
 		g.p("case %d:\n", fd.Number())
-		g.p("c := d.%s.next()\n", combinedName(m, sub))
+		g.p("c := d.%s.next(&d.counts[%d])\n", combinedName(m, sub), g.comboIndex(len(g.combined)))
 		g.p("c.w.%s = &c.x\n", wf.Name)
 		g.p("c.n.%s = &c.w\n", iface)
 		g.p("if err := d.decode%s(v, &c.x, depth-1); err != nil { return nil, err }\n", sub.goName)
@@ -424,7 +446,7 @@ func (g *generator) nodeLike(m *message) error {
 		_ = wrapper
 	}
 	g.p("}\n}\n}\n")
-	g.p("x := new(pg_query.%s)\n", name)
+	g.p("x := %s\n", alloc(m))
 	g.p("if err := d.decode%s(b, x, depth); err != nil { return nil, err }\n", name)
 	g.p("return x, nil\n}\n\n")
 	for i := range fields.Len() {
@@ -441,17 +463,66 @@ func combinedName(node, sub *message) string {
 	return strings.ToLower(node.goName) + strings.ReplaceAll(sub.goName, "_", "")
 }
 
-// slabs writes the decoder struct: one slab per Node variant and one for
-// slices of Node pointers.
+// alloc is the expression that allocates a message of type m.
+func alloc(m *message) string {
+	return fmt.Sprintf("d.s%s.next(&d.counts[%d])", m.goName, m.index)
+}
+
+// comboIndex is the counts slot of the i-th Node member's combined type.
+func (g *generator) comboIndex(i int) int { return len(g.order) + i }
+
+// slabs writes the decoder struct, with one slab per message type and per
+// Node member, and the tables of the counting pass.
 func (g *generator) slabs() {
-	g.p("// decoder holds the per-call state: the input and the allocation slabs.\n")
+	node := g.msgs["pg_query.Node"]
+	nodePtrs := g.comboIndex(len(g.combined))
+	g.p("const (\n")
+	g.p("nodeType = %d // pg_query.Node's index in walkTable\n", node.index)
+	g.p("parseResultType = %d // pg_query.ParseResult's index in walkTable\n", g.msgs["pg_query.ParseResult"].index)
+	g.p("comboBase = %d // counts slot of the first combined Node member\n", g.comboIndex(0))
+	g.p("nodePtrSlot = %d // counts slot of the elements of repeated Node fields\n", nodePtrs)
+	g.p("numCounts = %d\n", nodePtrs+1)
+	g.p(")\n\n")
+	g.p("// walkTable[t][num] describes field num of message type t: the index+1\n")
+	g.p("// of its message type, with repeatedBit for repeated fields; 0 for\n")
+	g.p("// scalar fields.\n")
+	g.p("var walkTable = [...][]uint16{\n")
+	for _, m := range g.order {
+		g.p("%d: { // %s\n", m.index, m.goName)
+		fields := m.desc.Fields()
+		for i := range fields.Len() {
+			fd := fields.Get(i)
+			if fd.Message() == nil {
+				continue
+			}
+			v := fmt.Sprintf("%d", g.msgs[fd.Message().FullName()].index+1)
+			if fd.IsList() {
+				v = "repeatedBit | " + v
+			}
+			g.p("%d: %s,\n", fd.Number(), v)
+		}
+		g.p("},\n")
+	}
+	g.p("}\n\n")
+	g.p("// nodeCombo[num] is the counts slot+1 of the combined type of Node member num.\n")
+	g.p("var nodeCombo = [...]uint16{\n")
+	fields := node.desc.Fields()
+	for i := range fields.Len() {
+		g.p("%d: %d,\n", fields.Get(i).Number(), g.comboIndex(i)+1)
+	}
+	g.p("}\n\n")
+	g.p("// decoder holds the per-call state: the input, the message counts of\n")
+	g.p("// the counting pass and the allocation slabs they size.\n")
 	g.p("type decoder struct {\n")
 	g.p("buf []byte // the whole input, for string offsets\n")
 	g.p("str string // lazily made copy of buf that strings are sliced from\n")
 	g.p("nodePtrs []*pg_query.Node // free backing store for Node slices\n")
-	g.p("nodePtrChunk int // size of the last nodePtrs chunk\n")
+	g.p("counts [numCounts]int32\n")
+	for _, m := range g.order {
+		g.p("s%s slab[pg_query.%s]\n", m.goName, m.goName)
+	}
 	for _, sub := range g.combined {
-		c := combinedName(g.msgs["pg_query.Node"], sub)
+		c := combinedName(node, sub)
 		g.p("%s slab[%s]\n", c, c)
 	}
 	g.p("}\n")
