@@ -113,29 +113,24 @@ func consumeFixed32(b []byte) (uint32, int) { return protowire.ConsumeFixed32(b)
 
 func consumeFixed64(b []byte) (uint64, int) { return protowire.ConsumeFixed64(b) }
 
-// countField counts the fields numbered num in the rest of a message, to size
-// a repeated field's slice once. Malformed data just ends the count; the
-// decoder reports it when it gets there.
+// countField counts the fields numbered num at the start of b, the rest of
+// a message after one such field, to size a repeated field's slice once.
+// pg_query writes the elements of a repeated field next to each other; if
+// other data writes them apart, the count is short and append grows the
+// slice as usual.
 func countField(b []byte, num protowire.Number) int {
 	c := 0
 	for len(b) > 0 {
 		n, wt, k := consumeTag(b)
-		if k < 0 {
+		if k < 0 || n != num || wt != protowire.BytesType {
 			return c
 		}
-		b = b[k:]
-		if wt == protowire.BytesType {
-			_, k = consumeBytes(b)
-		} else {
-			k = protowire.ConsumeFieldValue(n, wt, b)
-		}
-		if k < 0 {
+		_, m := consumeBytes(b[k:])
+		if m < 0 {
 			return c
 		}
-		if n == num {
-			c++
-		}
-		b = b[k:]
+		c++
+		b = b[k+m:]
 	}
 	return c
 }
@@ -217,17 +212,26 @@ func (d *decoder) count(b []byte, t uint16, depth int) {
 	}
 	fields := walkTable[t]
 	for len(b) > 0 {
-		num, wt, n := consumeTag(b)
-		if n < 0 {
-			return
+		num, wt, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || b[0] < 1<<3 {
+			if num, wt, n = consumeTagSlow(b); n < 0 {
+				return
+			}
 		}
 		b = b[n:]
 		switch wt {
 		case protowire.VarintType:
-			_, n = consumeVarint(b)
+			n = 1
+			if len(b) == 0 || b[0] >= 0x80 {
+				_, n = protowire.ConsumeVarint(b)
+			}
 		case protowire.BytesType:
 			var v []byte
-			v, n = consumeBytes(b)
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				v, n = b[1:1+b[0]], 1+int(b[0])
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n >= 0 && int(num) < len(fields) && fields[num] != 0 {
 				f := fields[num]
 				child := f&^repeatedBit - 1
@@ -253,13 +257,41 @@ func (d *decoder) count(b []byte, t uint16, depth int) {
 
 // countNode counts a Node the way newNode allocates it.
 func (d *decoder) countNode(b []byte, depth int) {
-	if num, wt, n := consumeTag(b); n > 0 && wt == protowire.BytesType && depth > 0 && int(num) < len(nodeCombo) && nodeCombo[num] != 0 {
-		if l, k := consumeVarint(b[n:]); k > 0 && l == uint64(len(b)-n-k) {
-			d.counts[nodeCombo[num]-1]++
-			d.count(b[n+k:], walkTable[nodeType][num]-1, depth-1)
-			return
-		}
+	if num, v, ok := singleMember(b); ok && depth > 0 && int(num) < len(nodeCombo) && nodeCombo[num] != 0 {
+		d.counts[nodeCombo[num]-1]++
+		d.count(v, walkTable[nodeType][num]-1, depth-1)
+		return
 	}
 	d.counts[nodeType]++
 	d.count(b, nodeType, depth)
+}
+
+// singleMember reports whether b, the bytes of a Node, is exactly one
+// length-delimited field, which is how pg_query writes every Node, and
+// returns that field's number and contents.
+func singleMember(b []byte) (protowire.Number, []byte, bool) {
+	if len(b) < 2 {
+		return 0, nil, false
+	}
+	var tag uint64
+	n := 2
+	switch {
+	case b[0] < 0x80:
+		tag, n = uint64(b[0]), 1
+	case b[1] < 0x80:
+		tag = uint64(b[0]&0x7f) | uint64(b[1])<<7
+	default:
+		tag, n = protowire.ConsumeVarint(b)
+		if n < 0 {
+			return 0, nil, false
+		}
+	}
+	if protowire.Type(tag&7) != protowire.BytesType || tag>>3 < uint64(protowire.MinValidNumber) || tag>>3 > uint64(protowire.MaxValidNumber) {
+		return 0, nil, false
+	}
+	l, k := consumeVarint(b[n:])
+	if k < 0 || l != uint64(len(b)-n-k) {
+		return 0, nil, false
+	}
+	return protowire.Number(tag >> 3), b[n+k:], true
 }

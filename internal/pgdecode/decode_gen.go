@@ -29961,2155 +29961,2152 @@ func (d *decoder) decodeNode(b []byte, m *pg_query.Node, depth int) error {
 // newNode decodes a Node from b. The common shape, a single member that
 // covers all of b, is stored in one combined allocation.
 func (d *decoder) newNode(b []byte, depth int) (*pg_query.Node, error) {
-	if num, wt, n := consumeTag(b); n > 0 && wt == protowire.BytesType && depth > 0 {
-		if l, k := consumeVarint(b[n:]); k > 0 && l == uint64(len(b)-n-k) {
-			v := b[n+k:]
-			switch num {
-			case 1:
-				c := d.nodeAlias.next(&d.counts[270])
-				c.w.Alias = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlias(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 2:
-				c := d.nodeRangeVar.next(&d.counts[271])
-				c.w.RangeVar = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeVar(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 3:
-				c := d.nodeTableFunc.next(&d.counts[272])
-				c.w.TableFunc = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTableFunc(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 4:
-				c := d.nodeIntoClause.next(&d.counts[273])
-				c.w.IntoClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeIntoClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 5:
-				c := d.nodeVar.next(&d.counts[274])
-				c.w.Var = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeVar(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 6:
-				c := d.nodeParam.next(&d.counts[275])
-				c.w.Param = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeParam(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 7:
-				c := d.nodeAggref.next(&d.counts[276])
-				c.w.Aggref = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAggref(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 8:
-				c := d.nodeGroupingFunc.next(&d.counts[277])
-				c.w.GroupingFunc = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeGroupingFunc(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 9:
-				c := d.nodeWindowFunc.next(&d.counts[278])
-				c.w.WindowFunc = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeWindowFunc(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 10:
-				c := d.nodeWindowFuncRunCondition.next(&d.counts[279])
-				c.w.WindowFuncRunCondition = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeWindowFuncRunCondition(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 11:
-				c := d.nodeMergeSupportFunc.next(&d.counts[280])
-				c.w.MergeSupportFunc = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeMergeSupportFunc(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 12:
-				c := d.nodeSubscriptingRef.next(&d.counts[281])
-				c.w.SubscriptingRef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSubscriptingRef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 13:
-				c := d.nodeFuncExpr.next(&d.counts[282])
-				c.w.FuncExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFuncExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 14:
-				c := d.nodeNamedArgExpr.next(&d.counts[283])
-				c.w.NamedArgExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeNamedArgExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 15:
-				c := d.nodeOpExpr.next(&d.counts[284])
-				c.w.OpExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeOpExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 16:
-				c := d.nodeDistinctExpr.next(&d.counts[285])
-				c.w.DistinctExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDistinctExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 17:
-				c := d.nodeNullIfExpr.next(&d.counts[286])
-				c.w.NullIfExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeNullIfExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 18:
-				c := d.nodeScalarArrayOpExpr.next(&d.counts[287])
-				c.w.ScalarArrayOpExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeScalarArrayOpExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 19:
-				c := d.nodeBoolExpr.next(&d.counts[288])
-				c.w.BoolExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeBoolExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 20:
-				c := d.nodeSubLink.next(&d.counts[289])
-				c.w.SubLink = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSubLink(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 21:
-				c := d.nodeSubPlan.next(&d.counts[290])
-				c.w.SubPlan = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSubPlan(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 22:
-				c := d.nodeAlternativeSubPlan.next(&d.counts[291])
-				c.w.AlternativeSubPlan = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlternativeSubPlan(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 23:
-				c := d.nodeFieldSelect.next(&d.counts[292])
-				c.w.FieldSelect = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFieldSelect(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 24:
-				c := d.nodeFieldStore.next(&d.counts[293])
-				c.w.FieldStore = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFieldStore(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 25:
-				c := d.nodeRelabelType.next(&d.counts[294])
-				c.w.RelabelType = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRelabelType(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 26:
-				c := d.nodeCoerceViaIO.next(&d.counts[295])
-				c.w.CoerceViaIo = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCoerceViaIO(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 27:
-				c := d.nodeArrayCoerceExpr.next(&d.counts[296])
-				c.w.ArrayCoerceExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeArrayCoerceExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 28:
-				c := d.nodeConvertRowtypeExpr.next(&d.counts[297])
-				c.w.ConvertRowtypeExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeConvertRowtypeExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 29:
-				c := d.nodeCollateExpr.next(&d.counts[298])
-				c.w.CollateExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCollateExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 30:
-				c := d.nodeCaseExpr.next(&d.counts[299])
-				c.w.CaseExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCaseExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 31:
-				c := d.nodeCaseWhen.next(&d.counts[300])
-				c.w.CaseWhen = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCaseWhen(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 32:
-				c := d.nodeCaseTestExpr.next(&d.counts[301])
-				c.w.CaseTestExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCaseTestExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 33:
-				c := d.nodeArrayExpr.next(&d.counts[302])
-				c.w.ArrayExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeArrayExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 34:
-				c := d.nodeRowExpr.next(&d.counts[303])
-				c.w.RowExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRowExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 35:
-				c := d.nodeRowCompareExpr.next(&d.counts[304])
-				c.w.RowCompareExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRowCompareExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 36:
-				c := d.nodeCoalesceExpr.next(&d.counts[305])
-				c.w.CoalesceExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCoalesceExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 37:
-				c := d.nodeMinMaxExpr.next(&d.counts[306])
-				c.w.MinMaxExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeMinMaxExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 38:
-				c := d.nodeSQLValueFunction.next(&d.counts[307])
-				c.w.SqlvalueFunction = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSQLValueFunction(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 39:
-				c := d.nodeXmlExpr.next(&d.counts[308])
-				c.w.XmlExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeXmlExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 40:
-				c := d.nodeJsonFormat.next(&d.counts[309])
-				c.w.JsonFormat = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonFormat(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 41:
-				c := d.nodeJsonReturning.next(&d.counts[310])
-				c.w.JsonReturning = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonReturning(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 42:
-				c := d.nodeJsonValueExpr.next(&d.counts[311])
-				c.w.JsonValueExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonValueExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 43:
-				c := d.nodeJsonConstructorExpr.next(&d.counts[312])
-				c.w.JsonConstructorExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonConstructorExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 44:
-				c := d.nodeJsonIsPredicate.next(&d.counts[313])
-				c.w.JsonIsPredicate = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonIsPredicate(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 45:
-				c := d.nodeJsonBehavior.next(&d.counts[314])
-				c.w.JsonBehavior = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonBehavior(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 46:
-				c := d.nodeJsonExpr.next(&d.counts[315])
-				c.w.JsonExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 47:
-				c := d.nodeJsonTablePath.next(&d.counts[316])
-				c.w.JsonTablePath = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonTablePath(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 48:
-				c := d.nodeJsonTablePathScan.next(&d.counts[317])
-				c.w.JsonTablePathScan = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonTablePathScan(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 49:
-				c := d.nodeJsonTableSiblingJoin.next(&d.counts[318])
-				c.w.JsonTableSiblingJoin = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonTableSiblingJoin(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 50:
-				c := d.nodeNullTest.next(&d.counts[319])
-				c.w.NullTest = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeNullTest(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 51:
-				c := d.nodeBooleanTest.next(&d.counts[320])
-				c.w.BooleanTest = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeBooleanTest(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 52:
-				c := d.nodeMergeAction.next(&d.counts[321])
-				c.w.MergeAction = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeMergeAction(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 53:
-				c := d.nodeCoerceToDomain.next(&d.counts[322])
-				c.w.CoerceToDomain = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCoerceToDomain(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 54:
-				c := d.nodeCoerceToDomainValue.next(&d.counts[323])
-				c.w.CoerceToDomainValue = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCoerceToDomainValue(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 55:
-				c := d.nodeSetToDefault.next(&d.counts[324])
-				c.w.SetToDefault = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSetToDefault(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 56:
-				c := d.nodeCurrentOfExpr.next(&d.counts[325])
-				c.w.CurrentOfExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCurrentOfExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 57:
-				c := d.nodeNextValueExpr.next(&d.counts[326])
-				c.w.NextValueExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeNextValueExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 58:
-				c := d.nodeInferenceElem.next(&d.counts[327])
-				c.w.InferenceElem = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeInferenceElem(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 59:
-				c := d.nodeTargetEntry.next(&d.counts[328])
-				c.w.TargetEntry = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTargetEntry(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 60:
-				c := d.nodeRangeTblRef.next(&d.counts[329])
-				c.w.RangeTblRef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeTblRef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 61:
-				c := d.nodeJoinExpr.next(&d.counts[330])
-				c.w.JoinExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJoinExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 62:
-				c := d.nodeFromExpr.next(&d.counts[331])
-				c.w.FromExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFromExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 63:
-				c := d.nodeOnConflictExpr.next(&d.counts[332])
-				c.w.OnConflictExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeOnConflictExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 64:
-				c := d.nodeQuery.next(&d.counts[333])
-				c.w.Query = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeQuery(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 65:
-				c := d.nodeTypeName.next(&d.counts[334])
-				c.w.TypeName = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTypeName(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 66:
-				c := d.nodeColumnRef.next(&d.counts[335])
-				c.w.ColumnRef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeColumnRef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 67:
-				c := d.nodeParamRef.next(&d.counts[336])
-				c.w.ParamRef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeParamRef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 68:
-				c := d.nodeAExpr.next(&d.counts[337])
-				c.w.AExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeA_Expr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 69:
-				c := d.nodeTypeCast.next(&d.counts[338])
-				c.w.TypeCast = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTypeCast(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 70:
-				c := d.nodeCollateClause.next(&d.counts[339])
-				c.w.CollateClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCollateClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 71:
-				c := d.nodeRoleSpec.next(&d.counts[340])
-				c.w.RoleSpec = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRoleSpec(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 72:
-				c := d.nodeFuncCall.next(&d.counts[341])
-				c.w.FuncCall = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFuncCall(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 73:
-				c := d.nodeAStar.next(&d.counts[342])
-				c.w.AStar = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeA_Star(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 74:
-				c := d.nodeAIndices.next(&d.counts[343])
-				c.w.AIndices = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeA_Indices(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 75:
-				c := d.nodeAIndirection.next(&d.counts[344])
-				c.w.AIndirection = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeA_Indirection(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 76:
-				c := d.nodeAArrayExpr.next(&d.counts[345])
-				c.w.AArrayExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeA_ArrayExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 77:
-				c := d.nodeResTarget.next(&d.counts[346])
-				c.w.ResTarget = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeResTarget(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 78:
-				c := d.nodeMultiAssignRef.next(&d.counts[347])
-				c.w.MultiAssignRef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeMultiAssignRef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 79:
-				c := d.nodeSortBy.next(&d.counts[348])
-				c.w.SortBy = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSortBy(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 80:
-				c := d.nodeWindowDef.next(&d.counts[349])
-				c.w.WindowDef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeWindowDef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 81:
-				c := d.nodeRangeSubselect.next(&d.counts[350])
-				c.w.RangeSubselect = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeSubselect(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 82:
-				c := d.nodeRangeFunction.next(&d.counts[351])
-				c.w.RangeFunction = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeFunction(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 83:
-				c := d.nodeRangeTableFunc.next(&d.counts[352])
-				c.w.RangeTableFunc = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeTableFunc(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 84:
-				c := d.nodeRangeTableFuncCol.next(&d.counts[353])
-				c.w.RangeTableFuncCol = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeTableFuncCol(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 85:
-				c := d.nodeRangeTableSample.next(&d.counts[354])
-				c.w.RangeTableSample = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeTableSample(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 86:
-				c := d.nodeColumnDef.next(&d.counts[355])
-				c.w.ColumnDef = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeColumnDef(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 87:
-				c := d.nodeTableLikeClause.next(&d.counts[356])
-				c.w.TableLikeClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTableLikeClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 88:
-				c := d.nodeIndexElem.next(&d.counts[357])
-				c.w.IndexElem = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeIndexElem(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 89:
-				c := d.nodeDefElem.next(&d.counts[358])
-				c.w.DefElem = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDefElem(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 90:
-				c := d.nodeLockingClause.next(&d.counts[359])
-				c.w.LockingClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeLockingClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 91:
-				c := d.nodeXmlSerialize.next(&d.counts[360])
-				c.w.XmlSerialize = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeXmlSerialize(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 92:
-				c := d.nodePartitionElem.next(&d.counts[361])
-				c.w.PartitionElem = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePartitionElem(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 93:
-				c := d.nodePartitionSpec.next(&d.counts[362])
-				c.w.PartitionSpec = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePartitionSpec(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 94:
-				c := d.nodePartitionBoundSpec.next(&d.counts[363])
-				c.w.PartitionBoundSpec = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePartitionBoundSpec(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 95:
-				c := d.nodePartitionRangeDatum.next(&d.counts[364])
-				c.w.PartitionRangeDatum = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePartitionRangeDatum(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 96:
-				c := d.nodeSinglePartitionSpec.next(&d.counts[365])
-				c.w.SinglePartitionSpec = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSinglePartitionSpec(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 97:
-				c := d.nodePartitionCmd.next(&d.counts[366])
-				c.w.PartitionCmd = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePartitionCmd(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 98:
-				c := d.nodeRangeTblEntry.next(&d.counts[367])
-				c.w.RangeTblEntry = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeTblEntry(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 99:
-				c := d.nodeRTEPermissionInfo.next(&d.counts[368])
-				c.w.RtepermissionInfo = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRTEPermissionInfo(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 100:
-				c := d.nodeRangeTblFunction.next(&d.counts[369])
-				c.w.RangeTblFunction = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRangeTblFunction(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 101:
-				c := d.nodeTableSampleClause.next(&d.counts[370])
-				c.w.TableSampleClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTableSampleClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 102:
-				c := d.nodeWithCheckOption.next(&d.counts[371])
-				c.w.WithCheckOption = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeWithCheckOption(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 103:
-				c := d.nodeSortGroupClause.next(&d.counts[372])
-				c.w.SortGroupClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSortGroupClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 104:
-				c := d.nodeGroupingSet.next(&d.counts[373])
-				c.w.GroupingSet = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeGroupingSet(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 105:
-				c := d.nodeWindowClause.next(&d.counts[374])
-				c.w.WindowClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeWindowClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 106:
-				c := d.nodeRowMarkClause.next(&d.counts[375])
-				c.w.RowMarkClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRowMarkClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 107:
-				c := d.nodeWithClause.next(&d.counts[376])
-				c.w.WithClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeWithClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 108:
-				c := d.nodeInferClause.next(&d.counts[377])
-				c.w.InferClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeInferClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 109:
-				c := d.nodeOnConflictClause.next(&d.counts[378])
-				c.w.OnConflictClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeOnConflictClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 110:
-				c := d.nodeCTESearchClause.next(&d.counts[379])
-				c.w.CtesearchClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCTESearchClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 111:
-				c := d.nodeCTECycleClause.next(&d.counts[380])
-				c.w.CtecycleClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCTECycleClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 112:
-				c := d.nodeCommonTableExpr.next(&d.counts[381])
-				c.w.CommonTableExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCommonTableExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 113:
-				c := d.nodeMergeWhenClause.next(&d.counts[382])
-				c.w.MergeWhenClause = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeMergeWhenClause(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 114:
-				c := d.nodeTriggerTransition.next(&d.counts[383])
-				c.w.TriggerTransition = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTriggerTransition(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 115:
-				c := d.nodeJsonOutput.next(&d.counts[384])
-				c.w.JsonOutput = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonOutput(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 116:
-				c := d.nodeJsonArgument.next(&d.counts[385])
-				c.w.JsonArgument = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonArgument(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 117:
-				c := d.nodeJsonFuncExpr.next(&d.counts[386])
-				c.w.JsonFuncExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonFuncExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 118:
-				c := d.nodeJsonTablePathSpec.next(&d.counts[387])
-				c.w.JsonTablePathSpec = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonTablePathSpec(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 119:
-				c := d.nodeJsonTable.next(&d.counts[388])
-				c.w.JsonTable = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonTable(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 120:
-				c := d.nodeJsonTableColumn.next(&d.counts[389])
-				c.w.JsonTableColumn = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonTableColumn(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 121:
-				c := d.nodeJsonKeyValue.next(&d.counts[390])
-				c.w.JsonKeyValue = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonKeyValue(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 122:
-				c := d.nodeJsonParseExpr.next(&d.counts[391])
-				c.w.JsonParseExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonParseExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 123:
-				c := d.nodeJsonScalarExpr.next(&d.counts[392])
-				c.w.JsonScalarExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonScalarExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 124:
-				c := d.nodeJsonSerializeExpr.next(&d.counts[393])
-				c.w.JsonSerializeExpr = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonSerializeExpr(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 125:
-				c := d.nodeJsonObjectConstructor.next(&d.counts[394])
-				c.w.JsonObjectConstructor = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonObjectConstructor(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 126:
-				c := d.nodeJsonArrayConstructor.next(&d.counts[395])
-				c.w.JsonArrayConstructor = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonArrayConstructor(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 127:
-				c := d.nodeJsonArrayQueryConstructor.next(&d.counts[396])
-				c.w.JsonArrayQueryConstructor = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonArrayQueryConstructor(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 128:
-				c := d.nodeJsonAggConstructor.next(&d.counts[397])
-				c.w.JsonAggConstructor = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonAggConstructor(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 129:
-				c := d.nodeJsonObjectAgg.next(&d.counts[398])
-				c.w.JsonObjectAgg = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonObjectAgg(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 130:
-				c := d.nodeJsonArrayAgg.next(&d.counts[399])
-				c.w.JsonArrayAgg = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeJsonArrayAgg(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 131:
-				c := d.nodeRawStmt.next(&d.counts[400])
-				c.w.RawStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRawStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 132:
-				c := d.nodeInsertStmt.next(&d.counts[401])
-				c.w.InsertStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeInsertStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 133:
-				c := d.nodeDeleteStmt.next(&d.counts[402])
-				c.w.DeleteStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDeleteStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 134:
-				c := d.nodeUpdateStmt.next(&d.counts[403])
-				c.w.UpdateStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeUpdateStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 135:
-				c := d.nodeMergeStmt.next(&d.counts[404])
-				c.w.MergeStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeMergeStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 136:
-				c := d.nodeSelectStmt.next(&d.counts[405])
-				c.w.SelectStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSelectStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 137:
-				c := d.nodeSetOperationStmt.next(&d.counts[406])
-				c.w.SetOperationStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSetOperationStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 138:
-				c := d.nodeReturnStmt.next(&d.counts[407])
-				c.w.ReturnStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeReturnStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 139:
-				c := d.nodePLAssignStmt.next(&d.counts[408])
-				c.w.PlassignStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePLAssignStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 140:
-				c := d.nodeCreateSchemaStmt.next(&d.counts[409])
-				c.w.CreateSchemaStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateSchemaStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 141:
-				c := d.nodeAlterTableStmt.next(&d.counts[410])
-				c.w.AlterTableStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTableStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 142:
-				c := d.nodeReplicaIdentityStmt.next(&d.counts[411])
-				c.w.ReplicaIdentityStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeReplicaIdentityStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 143:
-				c := d.nodeAlterTableCmd.next(&d.counts[412])
-				c.w.AlterTableCmd = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTableCmd(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 144:
-				c := d.nodeAlterCollationStmt.next(&d.counts[413])
-				c.w.AlterCollationStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterCollationStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 145:
-				c := d.nodeAlterDomainStmt.next(&d.counts[414])
-				c.w.AlterDomainStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterDomainStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 146:
-				c := d.nodeGrantStmt.next(&d.counts[415])
-				c.w.GrantStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeGrantStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 147:
-				c := d.nodeObjectWithArgs.next(&d.counts[416])
-				c.w.ObjectWithArgs = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeObjectWithArgs(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 148:
-				c := d.nodeAccessPriv.next(&d.counts[417])
-				c.w.AccessPriv = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAccessPriv(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 149:
-				c := d.nodeGrantRoleStmt.next(&d.counts[418])
-				c.w.GrantRoleStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeGrantRoleStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 150:
-				c := d.nodeAlterDefaultPrivilegesStmt.next(&d.counts[419])
-				c.w.AlterDefaultPrivilegesStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterDefaultPrivilegesStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 151:
-				c := d.nodeCopyStmt.next(&d.counts[420])
-				c.w.CopyStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCopyStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 152:
-				c := d.nodeVariableSetStmt.next(&d.counts[421])
-				c.w.VariableSetStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeVariableSetStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 153:
-				c := d.nodeVariableShowStmt.next(&d.counts[422])
-				c.w.VariableShowStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeVariableShowStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 154:
-				c := d.nodeCreateStmt.next(&d.counts[423])
-				c.w.CreateStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 155:
-				c := d.nodeConstraint.next(&d.counts[424])
-				c.w.Constraint = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeConstraint(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 156:
-				c := d.nodeCreateTableSpaceStmt.next(&d.counts[425])
-				c.w.CreateTableSpaceStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateTableSpaceStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 157:
-				c := d.nodeDropTableSpaceStmt.next(&d.counts[426])
-				c.w.DropTableSpaceStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropTableSpaceStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 158:
-				c := d.nodeAlterTableSpaceOptionsStmt.next(&d.counts[427])
-				c.w.AlterTableSpaceOptionsStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTableSpaceOptionsStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 159:
-				c := d.nodeAlterTableMoveAllStmt.next(&d.counts[428])
-				c.w.AlterTableMoveAllStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTableMoveAllStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 160:
-				c := d.nodeCreateExtensionStmt.next(&d.counts[429])
-				c.w.CreateExtensionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateExtensionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 161:
-				c := d.nodeAlterExtensionStmt.next(&d.counts[430])
-				c.w.AlterExtensionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterExtensionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 162:
-				c := d.nodeAlterExtensionContentsStmt.next(&d.counts[431])
-				c.w.AlterExtensionContentsStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterExtensionContentsStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 163:
-				c := d.nodeCreateFdwStmt.next(&d.counts[432])
-				c.w.CreateFdwStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateFdwStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 164:
-				c := d.nodeAlterFdwStmt.next(&d.counts[433])
-				c.w.AlterFdwStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterFdwStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 165:
-				c := d.nodeCreateForeignServerStmt.next(&d.counts[434])
-				c.w.CreateForeignServerStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateForeignServerStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 166:
-				c := d.nodeAlterForeignServerStmt.next(&d.counts[435])
-				c.w.AlterForeignServerStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterForeignServerStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 167:
-				c := d.nodeCreateForeignTableStmt.next(&d.counts[436])
-				c.w.CreateForeignTableStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateForeignTableStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 168:
-				c := d.nodeCreateUserMappingStmt.next(&d.counts[437])
-				c.w.CreateUserMappingStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateUserMappingStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 169:
-				c := d.nodeAlterUserMappingStmt.next(&d.counts[438])
-				c.w.AlterUserMappingStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterUserMappingStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 170:
-				c := d.nodeDropUserMappingStmt.next(&d.counts[439])
-				c.w.DropUserMappingStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropUserMappingStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 171:
-				c := d.nodeImportForeignSchemaStmt.next(&d.counts[440])
-				c.w.ImportForeignSchemaStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeImportForeignSchemaStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 172:
-				c := d.nodeCreatePolicyStmt.next(&d.counts[441])
-				c.w.CreatePolicyStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreatePolicyStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 173:
-				c := d.nodeAlterPolicyStmt.next(&d.counts[442])
-				c.w.AlterPolicyStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterPolicyStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 174:
-				c := d.nodeCreateAmStmt.next(&d.counts[443])
-				c.w.CreateAmStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateAmStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 175:
-				c := d.nodeCreateTrigStmt.next(&d.counts[444])
-				c.w.CreateTrigStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateTrigStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 176:
-				c := d.nodeCreateEventTrigStmt.next(&d.counts[445])
-				c.w.CreateEventTrigStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateEventTrigStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 177:
-				c := d.nodeAlterEventTrigStmt.next(&d.counts[446])
-				c.w.AlterEventTrigStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterEventTrigStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 178:
-				c := d.nodeCreatePLangStmt.next(&d.counts[447])
-				c.w.CreatePlangStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreatePLangStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 179:
-				c := d.nodeCreateRoleStmt.next(&d.counts[448])
-				c.w.CreateRoleStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateRoleStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 180:
-				c := d.nodeAlterRoleStmt.next(&d.counts[449])
-				c.w.AlterRoleStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterRoleStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 181:
-				c := d.nodeAlterRoleSetStmt.next(&d.counts[450])
-				c.w.AlterRoleSetStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterRoleSetStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 182:
-				c := d.nodeDropRoleStmt.next(&d.counts[451])
-				c.w.DropRoleStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropRoleStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 183:
-				c := d.nodeCreateSeqStmt.next(&d.counts[452])
-				c.w.CreateSeqStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateSeqStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 184:
-				c := d.nodeAlterSeqStmt.next(&d.counts[453])
-				c.w.AlterSeqStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterSeqStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 185:
-				c := d.nodeDefineStmt.next(&d.counts[454])
-				c.w.DefineStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDefineStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 186:
-				c := d.nodeCreateDomainStmt.next(&d.counts[455])
-				c.w.CreateDomainStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateDomainStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 187:
-				c := d.nodeCreateOpClassStmt.next(&d.counts[456])
-				c.w.CreateOpClassStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateOpClassStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 188:
-				c := d.nodeCreateOpClassItem.next(&d.counts[457])
-				c.w.CreateOpClassItem = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateOpClassItem(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 189:
-				c := d.nodeCreateOpFamilyStmt.next(&d.counts[458])
-				c.w.CreateOpFamilyStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateOpFamilyStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 190:
-				c := d.nodeAlterOpFamilyStmt.next(&d.counts[459])
-				c.w.AlterOpFamilyStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterOpFamilyStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 191:
-				c := d.nodeDropStmt.next(&d.counts[460])
-				c.w.DropStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 192:
-				c := d.nodeTruncateStmt.next(&d.counts[461])
-				c.w.TruncateStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTruncateStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 193:
-				c := d.nodeCommentStmt.next(&d.counts[462])
-				c.w.CommentStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCommentStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 194:
-				c := d.nodeSecLabelStmt.next(&d.counts[463])
-				c.w.SecLabelStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeSecLabelStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 195:
-				c := d.nodeDeclareCursorStmt.next(&d.counts[464])
-				c.w.DeclareCursorStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDeclareCursorStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 196:
-				c := d.nodeClosePortalStmt.next(&d.counts[465])
-				c.w.ClosePortalStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeClosePortalStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 197:
-				c := d.nodeFetchStmt.next(&d.counts[466])
-				c.w.FetchStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFetchStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 198:
-				c := d.nodeIndexStmt.next(&d.counts[467])
-				c.w.IndexStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeIndexStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 199:
-				c := d.nodeCreateStatsStmt.next(&d.counts[468])
-				c.w.CreateStatsStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateStatsStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 200:
-				c := d.nodeStatsElem.next(&d.counts[469])
-				c.w.StatsElem = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeStatsElem(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 201:
-				c := d.nodeAlterStatsStmt.next(&d.counts[470])
-				c.w.AlterStatsStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterStatsStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 202:
-				c := d.nodeCreateFunctionStmt.next(&d.counts[471])
-				c.w.CreateFunctionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateFunctionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 203:
-				c := d.nodeFunctionParameter.next(&d.counts[472])
-				c.w.FunctionParameter = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFunctionParameter(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 204:
-				c := d.nodeAlterFunctionStmt.next(&d.counts[473])
-				c.w.AlterFunctionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterFunctionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 205:
-				c := d.nodeDoStmt.next(&d.counts[474])
-				c.w.DoStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDoStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 206:
-				c := d.nodeInlineCodeBlock.next(&d.counts[475])
-				c.w.InlineCodeBlock = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeInlineCodeBlock(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 207:
-				c := d.nodeCallStmt.next(&d.counts[476])
-				c.w.CallStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCallStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 208:
-				c := d.nodeCallContext.next(&d.counts[477])
-				c.w.CallContext = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCallContext(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 209:
-				c := d.nodeRenameStmt.next(&d.counts[478])
-				c.w.RenameStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRenameStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 210:
-				c := d.nodeAlterObjectDependsStmt.next(&d.counts[479])
-				c.w.AlterObjectDependsStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterObjectDependsStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 211:
-				c := d.nodeAlterObjectSchemaStmt.next(&d.counts[480])
-				c.w.AlterObjectSchemaStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterObjectSchemaStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 212:
-				c := d.nodeAlterOwnerStmt.next(&d.counts[481])
-				c.w.AlterOwnerStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterOwnerStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 213:
-				c := d.nodeAlterOperatorStmt.next(&d.counts[482])
-				c.w.AlterOperatorStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterOperatorStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 214:
-				c := d.nodeAlterTypeStmt.next(&d.counts[483])
-				c.w.AlterTypeStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTypeStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 215:
-				c := d.nodeRuleStmt.next(&d.counts[484])
-				c.w.RuleStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRuleStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 216:
-				c := d.nodeNotifyStmt.next(&d.counts[485])
-				c.w.NotifyStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeNotifyStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 217:
-				c := d.nodeListenStmt.next(&d.counts[486])
-				c.w.ListenStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeListenStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 218:
-				c := d.nodeUnlistenStmt.next(&d.counts[487])
-				c.w.UnlistenStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeUnlistenStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 219:
-				c := d.nodeTransactionStmt.next(&d.counts[488])
-				c.w.TransactionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeTransactionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 220:
-				c := d.nodeCompositeTypeStmt.next(&d.counts[489])
-				c.w.CompositeTypeStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCompositeTypeStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 221:
-				c := d.nodeCreateEnumStmt.next(&d.counts[490])
-				c.w.CreateEnumStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateEnumStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 222:
-				c := d.nodeCreateRangeStmt.next(&d.counts[491])
-				c.w.CreateRangeStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateRangeStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 223:
-				c := d.nodeAlterEnumStmt.next(&d.counts[492])
-				c.w.AlterEnumStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterEnumStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 224:
-				c := d.nodeViewStmt.next(&d.counts[493])
-				c.w.ViewStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeViewStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 225:
-				c := d.nodeLoadStmt.next(&d.counts[494])
-				c.w.LoadStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeLoadStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 226:
-				c := d.nodeCreatedbStmt.next(&d.counts[495])
-				c.w.CreatedbStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreatedbStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 227:
-				c := d.nodeAlterDatabaseStmt.next(&d.counts[496])
-				c.w.AlterDatabaseStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterDatabaseStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 228:
-				c := d.nodeAlterDatabaseRefreshCollStmt.next(&d.counts[497])
-				c.w.AlterDatabaseRefreshCollStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterDatabaseRefreshCollStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 229:
-				c := d.nodeAlterDatabaseSetStmt.next(&d.counts[498])
-				c.w.AlterDatabaseSetStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterDatabaseSetStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 230:
-				c := d.nodeDropdbStmt.next(&d.counts[499])
-				c.w.DropdbStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropdbStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 231:
-				c := d.nodeAlterSystemStmt.next(&d.counts[500])
-				c.w.AlterSystemStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterSystemStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 232:
-				c := d.nodeClusterStmt.next(&d.counts[501])
-				c.w.ClusterStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeClusterStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 233:
-				c := d.nodeVacuumStmt.next(&d.counts[502])
-				c.w.VacuumStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeVacuumStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 234:
-				c := d.nodeVacuumRelation.next(&d.counts[503])
-				c.w.VacuumRelation = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeVacuumRelation(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 235:
-				c := d.nodeExplainStmt.next(&d.counts[504])
-				c.w.ExplainStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeExplainStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 236:
-				c := d.nodeCreateTableAsStmt.next(&d.counts[505])
-				c.w.CreateTableAsStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateTableAsStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 237:
-				c := d.nodeRefreshMatViewStmt.next(&d.counts[506])
-				c.w.RefreshMatViewStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeRefreshMatViewStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 238:
-				c := d.nodeCheckPointStmt.next(&d.counts[507])
-				c.w.CheckPointStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCheckPointStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 239:
-				c := d.nodeDiscardStmt.next(&d.counts[508])
-				c.w.DiscardStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDiscardStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 240:
-				c := d.nodeLockStmt.next(&d.counts[509])
-				c.w.LockStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeLockStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 241:
-				c := d.nodeConstraintsSetStmt.next(&d.counts[510])
-				c.w.ConstraintsSetStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeConstraintsSetStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 242:
-				c := d.nodeReindexStmt.next(&d.counts[511])
-				c.w.ReindexStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeReindexStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 243:
-				c := d.nodeCreateConversionStmt.next(&d.counts[512])
-				c.w.CreateConversionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateConversionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 244:
-				c := d.nodeCreateCastStmt.next(&d.counts[513])
-				c.w.CreateCastStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateCastStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 245:
-				c := d.nodeCreateTransformStmt.next(&d.counts[514])
-				c.w.CreateTransformStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateTransformStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 246:
-				c := d.nodePrepareStmt.next(&d.counts[515])
-				c.w.PrepareStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePrepareStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 247:
-				c := d.nodeExecuteStmt.next(&d.counts[516])
-				c.w.ExecuteStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeExecuteStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 248:
-				c := d.nodeDeallocateStmt.next(&d.counts[517])
-				c.w.DeallocateStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDeallocateStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 249:
-				c := d.nodeDropOwnedStmt.next(&d.counts[518])
-				c.w.DropOwnedStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropOwnedStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 250:
-				c := d.nodeReassignOwnedStmt.next(&d.counts[519])
-				c.w.ReassignOwnedStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeReassignOwnedStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 251:
-				c := d.nodeAlterTSDictionaryStmt.next(&d.counts[520])
-				c.w.AlterTsdictionaryStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTSDictionaryStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 252:
-				c := d.nodeAlterTSConfigurationStmt.next(&d.counts[521])
-				c.w.AlterTsconfigurationStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterTSConfigurationStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 253:
-				c := d.nodePublicationTable.next(&d.counts[522])
-				c.w.PublicationTable = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePublicationTable(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 254:
-				c := d.nodePublicationObjSpec.next(&d.counts[523])
-				c.w.PublicationObjSpec = &c.x
-				c.n.Node = &c.w
-				if err := d.decodePublicationObjSpec(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 255:
-				c := d.nodeCreatePublicationStmt.next(&d.counts[524])
-				c.w.CreatePublicationStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreatePublicationStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 256:
-				c := d.nodeAlterPublicationStmt.next(&d.counts[525])
-				c.w.AlterPublicationStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterPublicationStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 257:
-				c := d.nodeCreateSubscriptionStmt.next(&d.counts[526])
-				c.w.CreateSubscriptionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeCreateSubscriptionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 258:
-				c := d.nodeAlterSubscriptionStmt.next(&d.counts[527])
-				c.w.AlterSubscriptionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeAlterSubscriptionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 259:
-				c := d.nodeDropSubscriptionStmt.next(&d.counts[528])
-				c.w.DropSubscriptionStmt = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeDropSubscriptionStmt(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 260:
-				c := d.nodeInteger.next(&d.counts[529])
-				c.w.Integer = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeInteger(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 261:
-				c := d.nodeFloat.next(&d.counts[530])
-				c.w.Float = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeFloat(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 262:
-				c := d.nodeBoolean.next(&d.counts[531])
-				c.w.Boolean = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeBoolean(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 263:
-				c := d.nodeString.next(&d.counts[532])
-				c.w.String_ = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeString(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 264:
-				c := d.nodeBitString.next(&d.counts[533])
-				c.w.BitString = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeBitString(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 265:
-				c := d.nodeList.next(&d.counts[534])
-				c.w.List = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeList(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 266:
-				c := d.nodeIntList.next(&d.counts[535])
-				c.w.IntList = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeIntList(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 267:
-				c := d.nodeOidList.next(&d.counts[536])
-				c.w.OidList = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeOidList(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
-			case 268:
-				c := d.nodeAConst.next(&d.counts[537])
-				c.w.AConst = &c.x
-				c.n.Node = &c.w
-				if err := d.decodeA_Const(v, &c.x, depth-1); err != nil {
-					return nil, err
-				}
-				return &c.n, nil
+	if num, v, ok := singleMember(b); ok && depth > 0 {
+		switch num {
+		case 1:
+			c := d.nodeAlias.next(&d.counts[270])
+			c.w.Alias = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlias(v, &c.x, depth-1); err != nil {
+				return nil, err
 			}
+			return &c.n, nil
+		case 2:
+			c := d.nodeRangeVar.next(&d.counts[271])
+			c.w.RangeVar = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeVar(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 3:
+			c := d.nodeTableFunc.next(&d.counts[272])
+			c.w.TableFunc = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTableFunc(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 4:
+			c := d.nodeIntoClause.next(&d.counts[273])
+			c.w.IntoClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeIntoClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 5:
+			c := d.nodeVar.next(&d.counts[274])
+			c.w.Var = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeVar(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 6:
+			c := d.nodeParam.next(&d.counts[275])
+			c.w.Param = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeParam(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 7:
+			c := d.nodeAggref.next(&d.counts[276])
+			c.w.Aggref = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAggref(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 8:
+			c := d.nodeGroupingFunc.next(&d.counts[277])
+			c.w.GroupingFunc = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeGroupingFunc(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 9:
+			c := d.nodeWindowFunc.next(&d.counts[278])
+			c.w.WindowFunc = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeWindowFunc(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 10:
+			c := d.nodeWindowFuncRunCondition.next(&d.counts[279])
+			c.w.WindowFuncRunCondition = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeWindowFuncRunCondition(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 11:
+			c := d.nodeMergeSupportFunc.next(&d.counts[280])
+			c.w.MergeSupportFunc = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeMergeSupportFunc(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 12:
+			c := d.nodeSubscriptingRef.next(&d.counts[281])
+			c.w.SubscriptingRef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSubscriptingRef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 13:
+			c := d.nodeFuncExpr.next(&d.counts[282])
+			c.w.FuncExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFuncExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 14:
+			c := d.nodeNamedArgExpr.next(&d.counts[283])
+			c.w.NamedArgExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeNamedArgExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 15:
+			c := d.nodeOpExpr.next(&d.counts[284])
+			c.w.OpExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeOpExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 16:
+			c := d.nodeDistinctExpr.next(&d.counts[285])
+			c.w.DistinctExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDistinctExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 17:
+			c := d.nodeNullIfExpr.next(&d.counts[286])
+			c.w.NullIfExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeNullIfExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 18:
+			c := d.nodeScalarArrayOpExpr.next(&d.counts[287])
+			c.w.ScalarArrayOpExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeScalarArrayOpExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 19:
+			c := d.nodeBoolExpr.next(&d.counts[288])
+			c.w.BoolExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeBoolExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 20:
+			c := d.nodeSubLink.next(&d.counts[289])
+			c.w.SubLink = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSubLink(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 21:
+			c := d.nodeSubPlan.next(&d.counts[290])
+			c.w.SubPlan = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSubPlan(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 22:
+			c := d.nodeAlternativeSubPlan.next(&d.counts[291])
+			c.w.AlternativeSubPlan = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlternativeSubPlan(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 23:
+			c := d.nodeFieldSelect.next(&d.counts[292])
+			c.w.FieldSelect = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFieldSelect(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 24:
+			c := d.nodeFieldStore.next(&d.counts[293])
+			c.w.FieldStore = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFieldStore(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 25:
+			c := d.nodeRelabelType.next(&d.counts[294])
+			c.w.RelabelType = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRelabelType(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 26:
+			c := d.nodeCoerceViaIO.next(&d.counts[295])
+			c.w.CoerceViaIo = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCoerceViaIO(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 27:
+			c := d.nodeArrayCoerceExpr.next(&d.counts[296])
+			c.w.ArrayCoerceExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeArrayCoerceExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 28:
+			c := d.nodeConvertRowtypeExpr.next(&d.counts[297])
+			c.w.ConvertRowtypeExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeConvertRowtypeExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 29:
+			c := d.nodeCollateExpr.next(&d.counts[298])
+			c.w.CollateExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCollateExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 30:
+			c := d.nodeCaseExpr.next(&d.counts[299])
+			c.w.CaseExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCaseExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 31:
+			c := d.nodeCaseWhen.next(&d.counts[300])
+			c.w.CaseWhen = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCaseWhen(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 32:
+			c := d.nodeCaseTestExpr.next(&d.counts[301])
+			c.w.CaseTestExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCaseTestExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 33:
+			c := d.nodeArrayExpr.next(&d.counts[302])
+			c.w.ArrayExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeArrayExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 34:
+			c := d.nodeRowExpr.next(&d.counts[303])
+			c.w.RowExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRowExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 35:
+			c := d.nodeRowCompareExpr.next(&d.counts[304])
+			c.w.RowCompareExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRowCompareExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 36:
+			c := d.nodeCoalesceExpr.next(&d.counts[305])
+			c.w.CoalesceExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCoalesceExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 37:
+			c := d.nodeMinMaxExpr.next(&d.counts[306])
+			c.w.MinMaxExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeMinMaxExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 38:
+			c := d.nodeSQLValueFunction.next(&d.counts[307])
+			c.w.SqlvalueFunction = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSQLValueFunction(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 39:
+			c := d.nodeXmlExpr.next(&d.counts[308])
+			c.w.XmlExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeXmlExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 40:
+			c := d.nodeJsonFormat.next(&d.counts[309])
+			c.w.JsonFormat = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonFormat(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 41:
+			c := d.nodeJsonReturning.next(&d.counts[310])
+			c.w.JsonReturning = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonReturning(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 42:
+			c := d.nodeJsonValueExpr.next(&d.counts[311])
+			c.w.JsonValueExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonValueExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 43:
+			c := d.nodeJsonConstructorExpr.next(&d.counts[312])
+			c.w.JsonConstructorExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonConstructorExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 44:
+			c := d.nodeJsonIsPredicate.next(&d.counts[313])
+			c.w.JsonIsPredicate = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonIsPredicate(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 45:
+			c := d.nodeJsonBehavior.next(&d.counts[314])
+			c.w.JsonBehavior = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonBehavior(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 46:
+			c := d.nodeJsonExpr.next(&d.counts[315])
+			c.w.JsonExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 47:
+			c := d.nodeJsonTablePath.next(&d.counts[316])
+			c.w.JsonTablePath = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonTablePath(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 48:
+			c := d.nodeJsonTablePathScan.next(&d.counts[317])
+			c.w.JsonTablePathScan = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonTablePathScan(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 49:
+			c := d.nodeJsonTableSiblingJoin.next(&d.counts[318])
+			c.w.JsonTableSiblingJoin = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonTableSiblingJoin(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 50:
+			c := d.nodeNullTest.next(&d.counts[319])
+			c.w.NullTest = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeNullTest(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 51:
+			c := d.nodeBooleanTest.next(&d.counts[320])
+			c.w.BooleanTest = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeBooleanTest(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 52:
+			c := d.nodeMergeAction.next(&d.counts[321])
+			c.w.MergeAction = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeMergeAction(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 53:
+			c := d.nodeCoerceToDomain.next(&d.counts[322])
+			c.w.CoerceToDomain = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCoerceToDomain(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 54:
+			c := d.nodeCoerceToDomainValue.next(&d.counts[323])
+			c.w.CoerceToDomainValue = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCoerceToDomainValue(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 55:
+			c := d.nodeSetToDefault.next(&d.counts[324])
+			c.w.SetToDefault = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSetToDefault(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 56:
+			c := d.nodeCurrentOfExpr.next(&d.counts[325])
+			c.w.CurrentOfExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCurrentOfExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 57:
+			c := d.nodeNextValueExpr.next(&d.counts[326])
+			c.w.NextValueExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeNextValueExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 58:
+			c := d.nodeInferenceElem.next(&d.counts[327])
+			c.w.InferenceElem = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeInferenceElem(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 59:
+			c := d.nodeTargetEntry.next(&d.counts[328])
+			c.w.TargetEntry = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTargetEntry(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 60:
+			c := d.nodeRangeTblRef.next(&d.counts[329])
+			c.w.RangeTblRef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeTblRef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 61:
+			c := d.nodeJoinExpr.next(&d.counts[330])
+			c.w.JoinExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJoinExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 62:
+			c := d.nodeFromExpr.next(&d.counts[331])
+			c.w.FromExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFromExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 63:
+			c := d.nodeOnConflictExpr.next(&d.counts[332])
+			c.w.OnConflictExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeOnConflictExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 64:
+			c := d.nodeQuery.next(&d.counts[333])
+			c.w.Query = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeQuery(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 65:
+			c := d.nodeTypeName.next(&d.counts[334])
+			c.w.TypeName = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTypeName(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 66:
+			c := d.nodeColumnRef.next(&d.counts[335])
+			c.w.ColumnRef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeColumnRef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 67:
+			c := d.nodeParamRef.next(&d.counts[336])
+			c.w.ParamRef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeParamRef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 68:
+			c := d.nodeAExpr.next(&d.counts[337])
+			c.w.AExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeA_Expr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 69:
+			c := d.nodeTypeCast.next(&d.counts[338])
+			c.w.TypeCast = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTypeCast(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 70:
+			c := d.nodeCollateClause.next(&d.counts[339])
+			c.w.CollateClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCollateClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 71:
+			c := d.nodeRoleSpec.next(&d.counts[340])
+			c.w.RoleSpec = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRoleSpec(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 72:
+			c := d.nodeFuncCall.next(&d.counts[341])
+			c.w.FuncCall = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFuncCall(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 73:
+			c := d.nodeAStar.next(&d.counts[342])
+			c.w.AStar = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeA_Star(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 74:
+			c := d.nodeAIndices.next(&d.counts[343])
+			c.w.AIndices = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeA_Indices(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 75:
+			c := d.nodeAIndirection.next(&d.counts[344])
+			c.w.AIndirection = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeA_Indirection(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 76:
+			c := d.nodeAArrayExpr.next(&d.counts[345])
+			c.w.AArrayExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeA_ArrayExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 77:
+			c := d.nodeResTarget.next(&d.counts[346])
+			c.w.ResTarget = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeResTarget(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 78:
+			c := d.nodeMultiAssignRef.next(&d.counts[347])
+			c.w.MultiAssignRef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeMultiAssignRef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 79:
+			c := d.nodeSortBy.next(&d.counts[348])
+			c.w.SortBy = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSortBy(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 80:
+			c := d.nodeWindowDef.next(&d.counts[349])
+			c.w.WindowDef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeWindowDef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 81:
+			c := d.nodeRangeSubselect.next(&d.counts[350])
+			c.w.RangeSubselect = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeSubselect(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 82:
+			c := d.nodeRangeFunction.next(&d.counts[351])
+			c.w.RangeFunction = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeFunction(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 83:
+			c := d.nodeRangeTableFunc.next(&d.counts[352])
+			c.w.RangeTableFunc = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeTableFunc(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 84:
+			c := d.nodeRangeTableFuncCol.next(&d.counts[353])
+			c.w.RangeTableFuncCol = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeTableFuncCol(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 85:
+			c := d.nodeRangeTableSample.next(&d.counts[354])
+			c.w.RangeTableSample = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeTableSample(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 86:
+			c := d.nodeColumnDef.next(&d.counts[355])
+			c.w.ColumnDef = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeColumnDef(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 87:
+			c := d.nodeTableLikeClause.next(&d.counts[356])
+			c.w.TableLikeClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTableLikeClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 88:
+			c := d.nodeIndexElem.next(&d.counts[357])
+			c.w.IndexElem = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeIndexElem(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 89:
+			c := d.nodeDefElem.next(&d.counts[358])
+			c.w.DefElem = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDefElem(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 90:
+			c := d.nodeLockingClause.next(&d.counts[359])
+			c.w.LockingClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeLockingClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 91:
+			c := d.nodeXmlSerialize.next(&d.counts[360])
+			c.w.XmlSerialize = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeXmlSerialize(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 92:
+			c := d.nodePartitionElem.next(&d.counts[361])
+			c.w.PartitionElem = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePartitionElem(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 93:
+			c := d.nodePartitionSpec.next(&d.counts[362])
+			c.w.PartitionSpec = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePartitionSpec(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 94:
+			c := d.nodePartitionBoundSpec.next(&d.counts[363])
+			c.w.PartitionBoundSpec = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePartitionBoundSpec(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 95:
+			c := d.nodePartitionRangeDatum.next(&d.counts[364])
+			c.w.PartitionRangeDatum = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePartitionRangeDatum(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 96:
+			c := d.nodeSinglePartitionSpec.next(&d.counts[365])
+			c.w.SinglePartitionSpec = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSinglePartitionSpec(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 97:
+			c := d.nodePartitionCmd.next(&d.counts[366])
+			c.w.PartitionCmd = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePartitionCmd(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 98:
+			c := d.nodeRangeTblEntry.next(&d.counts[367])
+			c.w.RangeTblEntry = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeTblEntry(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 99:
+			c := d.nodeRTEPermissionInfo.next(&d.counts[368])
+			c.w.RtepermissionInfo = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRTEPermissionInfo(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 100:
+			c := d.nodeRangeTblFunction.next(&d.counts[369])
+			c.w.RangeTblFunction = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRangeTblFunction(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 101:
+			c := d.nodeTableSampleClause.next(&d.counts[370])
+			c.w.TableSampleClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTableSampleClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 102:
+			c := d.nodeWithCheckOption.next(&d.counts[371])
+			c.w.WithCheckOption = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeWithCheckOption(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 103:
+			c := d.nodeSortGroupClause.next(&d.counts[372])
+			c.w.SortGroupClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSortGroupClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 104:
+			c := d.nodeGroupingSet.next(&d.counts[373])
+			c.w.GroupingSet = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeGroupingSet(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 105:
+			c := d.nodeWindowClause.next(&d.counts[374])
+			c.w.WindowClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeWindowClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 106:
+			c := d.nodeRowMarkClause.next(&d.counts[375])
+			c.w.RowMarkClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRowMarkClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 107:
+			c := d.nodeWithClause.next(&d.counts[376])
+			c.w.WithClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeWithClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 108:
+			c := d.nodeInferClause.next(&d.counts[377])
+			c.w.InferClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeInferClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 109:
+			c := d.nodeOnConflictClause.next(&d.counts[378])
+			c.w.OnConflictClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeOnConflictClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 110:
+			c := d.nodeCTESearchClause.next(&d.counts[379])
+			c.w.CtesearchClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCTESearchClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 111:
+			c := d.nodeCTECycleClause.next(&d.counts[380])
+			c.w.CtecycleClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCTECycleClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 112:
+			c := d.nodeCommonTableExpr.next(&d.counts[381])
+			c.w.CommonTableExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCommonTableExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 113:
+			c := d.nodeMergeWhenClause.next(&d.counts[382])
+			c.w.MergeWhenClause = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeMergeWhenClause(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 114:
+			c := d.nodeTriggerTransition.next(&d.counts[383])
+			c.w.TriggerTransition = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTriggerTransition(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 115:
+			c := d.nodeJsonOutput.next(&d.counts[384])
+			c.w.JsonOutput = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonOutput(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 116:
+			c := d.nodeJsonArgument.next(&d.counts[385])
+			c.w.JsonArgument = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonArgument(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 117:
+			c := d.nodeJsonFuncExpr.next(&d.counts[386])
+			c.w.JsonFuncExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonFuncExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 118:
+			c := d.nodeJsonTablePathSpec.next(&d.counts[387])
+			c.w.JsonTablePathSpec = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonTablePathSpec(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 119:
+			c := d.nodeJsonTable.next(&d.counts[388])
+			c.w.JsonTable = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonTable(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 120:
+			c := d.nodeJsonTableColumn.next(&d.counts[389])
+			c.w.JsonTableColumn = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonTableColumn(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 121:
+			c := d.nodeJsonKeyValue.next(&d.counts[390])
+			c.w.JsonKeyValue = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonKeyValue(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 122:
+			c := d.nodeJsonParseExpr.next(&d.counts[391])
+			c.w.JsonParseExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonParseExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 123:
+			c := d.nodeJsonScalarExpr.next(&d.counts[392])
+			c.w.JsonScalarExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonScalarExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 124:
+			c := d.nodeJsonSerializeExpr.next(&d.counts[393])
+			c.w.JsonSerializeExpr = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonSerializeExpr(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 125:
+			c := d.nodeJsonObjectConstructor.next(&d.counts[394])
+			c.w.JsonObjectConstructor = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonObjectConstructor(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 126:
+			c := d.nodeJsonArrayConstructor.next(&d.counts[395])
+			c.w.JsonArrayConstructor = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonArrayConstructor(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 127:
+			c := d.nodeJsonArrayQueryConstructor.next(&d.counts[396])
+			c.w.JsonArrayQueryConstructor = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonArrayQueryConstructor(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 128:
+			c := d.nodeJsonAggConstructor.next(&d.counts[397])
+			c.w.JsonAggConstructor = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonAggConstructor(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 129:
+			c := d.nodeJsonObjectAgg.next(&d.counts[398])
+			c.w.JsonObjectAgg = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonObjectAgg(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 130:
+			c := d.nodeJsonArrayAgg.next(&d.counts[399])
+			c.w.JsonArrayAgg = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeJsonArrayAgg(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 131:
+			c := d.nodeRawStmt.next(&d.counts[400])
+			c.w.RawStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRawStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 132:
+			c := d.nodeInsertStmt.next(&d.counts[401])
+			c.w.InsertStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeInsertStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 133:
+			c := d.nodeDeleteStmt.next(&d.counts[402])
+			c.w.DeleteStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDeleteStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 134:
+			c := d.nodeUpdateStmt.next(&d.counts[403])
+			c.w.UpdateStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeUpdateStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 135:
+			c := d.nodeMergeStmt.next(&d.counts[404])
+			c.w.MergeStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeMergeStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 136:
+			c := d.nodeSelectStmt.next(&d.counts[405])
+			c.w.SelectStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSelectStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 137:
+			c := d.nodeSetOperationStmt.next(&d.counts[406])
+			c.w.SetOperationStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSetOperationStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 138:
+			c := d.nodeReturnStmt.next(&d.counts[407])
+			c.w.ReturnStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeReturnStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 139:
+			c := d.nodePLAssignStmt.next(&d.counts[408])
+			c.w.PlassignStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePLAssignStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 140:
+			c := d.nodeCreateSchemaStmt.next(&d.counts[409])
+			c.w.CreateSchemaStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateSchemaStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 141:
+			c := d.nodeAlterTableStmt.next(&d.counts[410])
+			c.w.AlterTableStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTableStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 142:
+			c := d.nodeReplicaIdentityStmt.next(&d.counts[411])
+			c.w.ReplicaIdentityStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeReplicaIdentityStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 143:
+			c := d.nodeAlterTableCmd.next(&d.counts[412])
+			c.w.AlterTableCmd = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTableCmd(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 144:
+			c := d.nodeAlterCollationStmt.next(&d.counts[413])
+			c.w.AlterCollationStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterCollationStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 145:
+			c := d.nodeAlterDomainStmt.next(&d.counts[414])
+			c.w.AlterDomainStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterDomainStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 146:
+			c := d.nodeGrantStmt.next(&d.counts[415])
+			c.w.GrantStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeGrantStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 147:
+			c := d.nodeObjectWithArgs.next(&d.counts[416])
+			c.w.ObjectWithArgs = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeObjectWithArgs(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 148:
+			c := d.nodeAccessPriv.next(&d.counts[417])
+			c.w.AccessPriv = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAccessPriv(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 149:
+			c := d.nodeGrantRoleStmt.next(&d.counts[418])
+			c.w.GrantRoleStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeGrantRoleStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 150:
+			c := d.nodeAlterDefaultPrivilegesStmt.next(&d.counts[419])
+			c.w.AlterDefaultPrivilegesStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterDefaultPrivilegesStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 151:
+			c := d.nodeCopyStmt.next(&d.counts[420])
+			c.w.CopyStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCopyStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 152:
+			c := d.nodeVariableSetStmt.next(&d.counts[421])
+			c.w.VariableSetStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeVariableSetStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 153:
+			c := d.nodeVariableShowStmt.next(&d.counts[422])
+			c.w.VariableShowStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeVariableShowStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 154:
+			c := d.nodeCreateStmt.next(&d.counts[423])
+			c.w.CreateStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 155:
+			c := d.nodeConstraint.next(&d.counts[424])
+			c.w.Constraint = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeConstraint(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 156:
+			c := d.nodeCreateTableSpaceStmt.next(&d.counts[425])
+			c.w.CreateTableSpaceStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateTableSpaceStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 157:
+			c := d.nodeDropTableSpaceStmt.next(&d.counts[426])
+			c.w.DropTableSpaceStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropTableSpaceStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 158:
+			c := d.nodeAlterTableSpaceOptionsStmt.next(&d.counts[427])
+			c.w.AlterTableSpaceOptionsStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTableSpaceOptionsStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 159:
+			c := d.nodeAlterTableMoveAllStmt.next(&d.counts[428])
+			c.w.AlterTableMoveAllStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTableMoveAllStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 160:
+			c := d.nodeCreateExtensionStmt.next(&d.counts[429])
+			c.w.CreateExtensionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateExtensionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 161:
+			c := d.nodeAlterExtensionStmt.next(&d.counts[430])
+			c.w.AlterExtensionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterExtensionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 162:
+			c := d.nodeAlterExtensionContentsStmt.next(&d.counts[431])
+			c.w.AlterExtensionContentsStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterExtensionContentsStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 163:
+			c := d.nodeCreateFdwStmt.next(&d.counts[432])
+			c.w.CreateFdwStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateFdwStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 164:
+			c := d.nodeAlterFdwStmt.next(&d.counts[433])
+			c.w.AlterFdwStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterFdwStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 165:
+			c := d.nodeCreateForeignServerStmt.next(&d.counts[434])
+			c.w.CreateForeignServerStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateForeignServerStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 166:
+			c := d.nodeAlterForeignServerStmt.next(&d.counts[435])
+			c.w.AlterForeignServerStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterForeignServerStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 167:
+			c := d.nodeCreateForeignTableStmt.next(&d.counts[436])
+			c.w.CreateForeignTableStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateForeignTableStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 168:
+			c := d.nodeCreateUserMappingStmt.next(&d.counts[437])
+			c.w.CreateUserMappingStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateUserMappingStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 169:
+			c := d.nodeAlterUserMappingStmt.next(&d.counts[438])
+			c.w.AlterUserMappingStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterUserMappingStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 170:
+			c := d.nodeDropUserMappingStmt.next(&d.counts[439])
+			c.w.DropUserMappingStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropUserMappingStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 171:
+			c := d.nodeImportForeignSchemaStmt.next(&d.counts[440])
+			c.w.ImportForeignSchemaStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeImportForeignSchemaStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 172:
+			c := d.nodeCreatePolicyStmt.next(&d.counts[441])
+			c.w.CreatePolicyStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreatePolicyStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 173:
+			c := d.nodeAlterPolicyStmt.next(&d.counts[442])
+			c.w.AlterPolicyStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterPolicyStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 174:
+			c := d.nodeCreateAmStmt.next(&d.counts[443])
+			c.w.CreateAmStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateAmStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 175:
+			c := d.nodeCreateTrigStmt.next(&d.counts[444])
+			c.w.CreateTrigStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateTrigStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 176:
+			c := d.nodeCreateEventTrigStmt.next(&d.counts[445])
+			c.w.CreateEventTrigStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateEventTrigStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 177:
+			c := d.nodeAlterEventTrigStmt.next(&d.counts[446])
+			c.w.AlterEventTrigStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterEventTrigStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 178:
+			c := d.nodeCreatePLangStmt.next(&d.counts[447])
+			c.w.CreatePlangStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreatePLangStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 179:
+			c := d.nodeCreateRoleStmt.next(&d.counts[448])
+			c.w.CreateRoleStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateRoleStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 180:
+			c := d.nodeAlterRoleStmt.next(&d.counts[449])
+			c.w.AlterRoleStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterRoleStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 181:
+			c := d.nodeAlterRoleSetStmt.next(&d.counts[450])
+			c.w.AlterRoleSetStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterRoleSetStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 182:
+			c := d.nodeDropRoleStmt.next(&d.counts[451])
+			c.w.DropRoleStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropRoleStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 183:
+			c := d.nodeCreateSeqStmt.next(&d.counts[452])
+			c.w.CreateSeqStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateSeqStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 184:
+			c := d.nodeAlterSeqStmt.next(&d.counts[453])
+			c.w.AlterSeqStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterSeqStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 185:
+			c := d.nodeDefineStmt.next(&d.counts[454])
+			c.w.DefineStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDefineStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 186:
+			c := d.nodeCreateDomainStmt.next(&d.counts[455])
+			c.w.CreateDomainStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateDomainStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 187:
+			c := d.nodeCreateOpClassStmt.next(&d.counts[456])
+			c.w.CreateOpClassStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateOpClassStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 188:
+			c := d.nodeCreateOpClassItem.next(&d.counts[457])
+			c.w.CreateOpClassItem = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateOpClassItem(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 189:
+			c := d.nodeCreateOpFamilyStmt.next(&d.counts[458])
+			c.w.CreateOpFamilyStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateOpFamilyStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 190:
+			c := d.nodeAlterOpFamilyStmt.next(&d.counts[459])
+			c.w.AlterOpFamilyStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterOpFamilyStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 191:
+			c := d.nodeDropStmt.next(&d.counts[460])
+			c.w.DropStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 192:
+			c := d.nodeTruncateStmt.next(&d.counts[461])
+			c.w.TruncateStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTruncateStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 193:
+			c := d.nodeCommentStmt.next(&d.counts[462])
+			c.w.CommentStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCommentStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 194:
+			c := d.nodeSecLabelStmt.next(&d.counts[463])
+			c.w.SecLabelStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeSecLabelStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 195:
+			c := d.nodeDeclareCursorStmt.next(&d.counts[464])
+			c.w.DeclareCursorStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDeclareCursorStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 196:
+			c := d.nodeClosePortalStmt.next(&d.counts[465])
+			c.w.ClosePortalStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeClosePortalStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 197:
+			c := d.nodeFetchStmt.next(&d.counts[466])
+			c.w.FetchStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFetchStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 198:
+			c := d.nodeIndexStmt.next(&d.counts[467])
+			c.w.IndexStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeIndexStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 199:
+			c := d.nodeCreateStatsStmt.next(&d.counts[468])
+			c.w.CreateStatsStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateStatsStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 200:
+			c := d.nodeStatsElem.next(&d.counts[469])
+			c.w.StatsElem = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeStatsElem(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 201:
+			c := d.nodeAlterStatsStmt.next(&d.counts[470])
+			c.w.AlterStatsStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterStatsStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 202:
+			c := d.nodeCreateFunctionStmt.next(&d.counts[471])
+			c.w.CreateFunctionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateFunctionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 203:
+			c := d.nodeFunctionParameter.next(&d.counts[472])
+			c.w.FunctionParameter = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFunctionParameter(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 204:
+			c := d.nodeAlterFunctionStmt.next(&d.counts[473])
+			c.w.AlterFunctionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterFunctionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 205:
+			c := d.nodeDoStmt.next(&d.counts[474])
+			c.w.DoStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDoStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 206:
+			c := d.nodeInlineCodeBlock.next(&d.counts[475])
+			c.w.InlineCodeBlock = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeInlineCodeBlock(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 207:
+			c := d.nodeCallStmt.next(&d.counts[476])
+			c.w.CallStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCallStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 208:
+			c := d.nodeCallContext.next(&d.counts[477])
+			c.w.CallContext = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCallContext(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 209:
+			c := d.nodeRenameStmt.next(&d.counts[478])
+			c.w.RenameStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRenameStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 210:
+			c := d.nodeAlterObjectDependsStmt.next(&d.counts[479])
+			c.w.AlterObjectDependsStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterObjectDependsStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 211:
+			c := d.nodeAlterObjectSchemaStmt.next(&d.counts[480])
+			c.w.AlterObjectSchemaStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterObjectSchemaStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 212:
+			c := d.nodeAlterOwnerStmt.next(&d.counts[481])
+			c.w.AlterOwnerStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterOwnerStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 213:
+			c := d.nodeAlterOperatorStmt.next(&d.counts[482])
+			c.w.AlterOperatorStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterOperatorStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 214:
+			c := d.nodeAlterTypeStmt.next(&d.counts[483])
+			c.w.AlterTypeStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTypeStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 215:
+			c := d.nodeRuleStmt.next(&d.counts[484])
+			c.w.RuleStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRuleStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 216:
+			c := d.nodeNotifyStmt.next(&d.counts[485])
+			c.w.NotifyStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeNotifyStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 217:
+			c := d.nodeListenStmt.next(&d.counts[486])
+			c.w.ListenStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeListenStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 218:
+			c := d.nodeUnlistenStmt.next(&d.counts[487])
+			c.w.UnlistenStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeUnlistenStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 219:
+			c := d.nodeTransactionStmt.next(&d.counts[488])
+			c.w.TransactionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeTransactionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 220:
+			c := d.nodeCompositeTypeStmt.next(&d.counts[489])
+			c.w.CompositeTypeStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCompositeTypeStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 221:
+			c := d.nodeCreateEnumStmt.next(&d.counts[490])
+			c.w.CreateEnumStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateEnumStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 222:
+			c := d.nodeCreateRangeStmt.next(&d.counts[491])
+			c.w.CreateRangeStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateRangeStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 223:
+			c := d.nodeAlterEnumStmt.next(&d.counts[492])
+			c.w.AlterEnumStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterEnumStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 224:
+			c := d.nodeViewStmt.next(&d.counts[493])
+			c.w.ViewStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeViewStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 225:
+			c := d.nodeLoadStmt.next(&d.counts[494])
+			c.w.LoadStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeLoadStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 226:
+			c := d.nodeCreatedbStmt.next(&d.counts[495])
+			c.w.CreatedbStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreatedbStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 227:
+			c := d.nodeAlterDatabaseStmt.next(&d.counts[496])
+			c.w.AlterDatabaseStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterDatabaseStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 228:
+			c := d.nodeAlterDatabaseRefreshCollStmt.next(&d.counts[497])
+			c.w.AlterDatabaseRefreshCollStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterDatabaseRefreshCollStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 229:
+			c := d.nodeAlterDatabaseSetStmt.next(&d.counts[498])
+			c.w.AlterDatabaseSetStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterDatabaseSetStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 230:
+			c := d.nodeDropdbStmt.next(&d.counts[499])
+			c.w.DropdbStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropdbStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 231:
+			c := d.nodeAlterSystemStmt.next(&d.counts[500])
+			c.w.AlterSystemStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterSystemStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 232:
+			c := d.nodeClusterStmt.next(&d.counts[501])
+			c.w.ClusterStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeClusterStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 233:
+			c := d.nodeVacuumStmt.next(&d.counts[502])
+			c.w.VacuumStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeVacuumStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 234:
+			c := d.nodeVacuumRelation.next(&d.counts[503])
+			c.w.VacuumRelation = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeVacuumRelation(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 235:
+			c := d.nodeExplainStmt.next(&d.counts[504])
+			c.w.ExplainStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeExplainStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 236:
+			c := d.nodeCreateTableAsStmt.next(&d.counts[505])
+			c.w.CreateTableAsStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateTableAsStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 237:
+			c := d.nodeRefreshMatViewStmt.next(&d.counts[506])
+			c.w.RefreshMatViewStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeRefreshMatViewStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 238:
+			c := d.nodeCheckPointStmt.next(&d.counts[507])
+			c.w.CheckPointStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCheckPointStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 239:
+			c := d.nodeDiscardStmt.next(&d.counts[508])
+			c.w.DiscardStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDiscardStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 240:
+			c := d.nodeLockStmt.next(&d.counts[509])
+			c.w.LockStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeLockStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 241:
+			c := d.nodeConstraintsSetStmt.next(&d.counts[510])
+			c.w.ConstraintsSetStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeConstraintsSetStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 242:
+			c := d.nodeReindexStmt.next(&d.counts[511])
+			c.w.ReindexStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeReindexStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 243:
+			c := d.nodeCreateConversionStmt.next(&d.counts[512])
+			c.w.CreateConversionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateConversionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 244:
+			c := d.nodeCreateCastStmt.next(&d.counts[513])
+			c.w.CreateCastStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateCastStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 245:
+			c := d.nodeCreateTransformStmt.next(&d.counts[514])
+			c.w.CreateTransformStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateTransformStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 246:
+			c := d.nodePrepareStmt.next(&d.counts[515])
+			c.w.PrepareStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePrepareStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 247:
+			c := d.nodeExecuteStmt.next(&d.counts[516])
+			c.w.ExecuteStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeExecuteStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 248:
+			c := d.nodeDeallocateStmt.next(&d.counts[517])
+			c.w.DeallocateStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDeallocateStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 249:
+			c := d.nodeDropOwnedStmt.next(&d.counts[518])
+			c.w.DropOwnedStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropOwnedStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 250:
+			c := d.nodeReassignOwnedStmt.next(&d.counts[519])
+			c.w.ReassignOwnedStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeReassignOwnedStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 251:
+			c := d.nodeAlterTSDictionaryStmt.next(&d.counts[520])
+			c.w.AlterTsdictionaryStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTSDictionaryStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 252:
+			c := d.nodeAlterTSConfigurationStmt.next(&d.counts[521])
+			c.w.AlterTsconfigurationStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterTSConfigurationStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 253:
+			c := d.nodePublicationTable.next(&d.counts[522])
+			c.w.PublicationTable = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePublicationTable(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 254:
+			c := d.nodePublicationObjSpec.next(&d.counts[523])
+			c.w.PublicationObjSpec = &c.x
+			c.n.Node = &c.w
+			if err := d.decodePublicationObjSpec(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 255:
+			c := d.nodeCreatePublicationStmt.next(&d.counts[524])
+			c.w.CreatePublicationStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreatePublicationStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 256:
+			c := d.nodeAlterPublicationStmt.next(&d.counts[525])
+			c.w.AlterPublicationStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterPublicationStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 257:
+			c := d.nodeCreateSubscriptionStmt.next(&d.counts[526])
+			c.w.CreateSubscriptionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeCreateSubscriptionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 258:
+			c := d.nodeAlterSubscriptionStmt.next(&d.counts[527])
+			c.w.AlterSubscriptionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeAlterSubscriptionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 259:
+			c := d.nodeDropSubscriptionStmt.next(&d.counts[528])
+			c.w.DropSubscriptionStmt = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeDropSubscriptionStmt(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 260:
+			c := d.nodeInteger.next(&d.counts[529])
+			c.w.Integer = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeInteger(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 261:
+			c := d.nodeFloat.next(&d.counts[530])
+			c.w.Float = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeFloat(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 262:
+			c := d.nodeBoolean.next(&d.counts[531])
+			c.w.Boolean = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeBoolean(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 263:
+			c := d.nodeString.next(&d.counts[532])
+			c.w.String_ = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeString(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 264:
+			c := d.nodeBitString.next(&d.counts[533])
+			c.w.BitString = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeBitString(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 265:
+			c := d.nodeList.next(&d.counts[534])
+			c.w.List = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeList(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 266:
+			c := d.nodeIntList.next(&d.counts[535])
+			c.w.IntList = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeIntList(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 267:
+			c := d.nodeOidList.next(&d.counts[536])
+			c.w.OidList = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeOidList(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
+		case 268:
+			c := d.nodeAConst.next(&d.counts[537])
+			c.w.AConst = &c.x
+			c.n.Node = &c.w
+			if err := d.decodeA_Const(v, &c.x, depth-1); err != nil {
+				return nil, err
+			}
+			return &c.n, nil
 		}
 	}
 	x := d.sNode.next(&d.counts[185])

@@ -426,9 +426,7 @@ func (g *generator) nodeLike(m *message) error {
 	g.p("// new%s decodes a %s from b. The common shape, a single member that\n", name, name)
 	g.p("// covers all of b, is stored in one combined allocation.\n")
 	g.p("func (d *decoder) new%s(b []byte, depth int) (*pg_query.%s, error) {\n", name, name)
-	g.p("if num, wt, n := consumeTag(b); n > 0 && wt == protowire.BytesType && depth > 0 {\n")
-	g.p("if l, k := consumeVarint(b[n:]); k > 0 && l == uint64(len(b)-n-k) {\n")
-	g.p("v := b[n+k:]\n")
+	g.p("if num, v, ok := singleMember(b); ok && depth > 0 {\n")
 	g.p("switch num {\n")
 	fields := m.desc.Fields()
 	for i := range fields.Len() {
@@ -445,7 +443,7 @@ func (g *generator) nodeLike(m *message) error {
 		g.combined = append(g.combined, sub)
 		_ = wrapper
 	}
-	g.p("}\n}\n}\n")
+	g.p("}\n}\n")
 	g.p("x := %s\n", alloc(m))
 	g.p("if err := d.decode%s(b, x, depth); err != nil { return nil, err }\n", name)
 	g.p("return x, nil\n}\n\n")
