@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"github.com/pganalyze/pg_query_go/v6/parser"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -33,6 +34,38 @@ func BenchmarkDecode(b *testing.B) {
 			for b.Loop() {
 				for _, s := range samples {
 					if _, err := d.decode(s.pb); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParse is the end-to-end view of the same files: pg_query.Parse
+// (cgo parse, then proto.Unmarshal) against parser.ParseToProtobuf followed
+// by ParseResult.
+func BenchmarkParse(b *testing.B) {
+	texts := genSQL(b, 200, 1500)
+	parsers := []struct {
+		name  string
+		parse func(string) (*pg_query.ParseResult, error)
+	}{
+		{"pg_query.Parse", pg_query.Parse},
+		{"ParseToProtobuf+pgdecode", func(sql string) (*pg_query.ParseResult, error) {
+			pb, err := parser.ParseToProtobuf(sql)
+			if err != nil {
+				return nil, err
+			}
+			return ParseResult(pb)
+		}},
+	}
+	for _, p := range parsers {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, t := range texts {
+					if _, err := p.parse(t.sql); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -20,13 +20,16 @@
 //   - strings must be valid UTF-8 (proto3);
 //   - nesting deeper than protowire.DefaultRecursionLimit (10000) is an error.
 //
-// Memory: the structs of one ParseResult share allocations. A Node, its oneof
-// wrapper and its member message are one allocation; for the most frequent
-// members those come from typed slabs of several; and all strings are
-// substrings of one copy of the input. Any pointer into the tree therefore
-// keeps its neighbours (and the whole string copy) alive. That is fine for
-// pg_query results, whose trees live and die together per file; copy a
-// string (strings.Clone) before keeping it long after the tree is dropped.
+// Memory: the structs of one ParseResult share allocations. A first pass over
+// the bytes counts the messages of each type; then a Node, its oneof wrapper
+// and its member message are one element of a slab with room for every such
+// Node of the result, other messages come from one slab per type, the
+// elements of repeated Node fields from one shared array (each slice capped
+// at its length), and all strings from one buffer. Any pointer into the tree
+// therefore keeps its neighbours (and all the strings) alive. That is fine
+// for pg_query results, whose trees live and die together per file; copy a
+// string (strings.Clone) or a message (proto.Clone) before keeping it long
+// after the tree is dropped.
 package pgdecode
 
 //go:generate go run ./gen -out decode_gen.go
@@ -42,7 +45,7 @@ import (
 
 // ParseResult decodes b, the protobuf bytes of a pg_query parse result.
 func ParseResult(b []byte) (*pg_query.ParseResult, error) {
-	d := decoder{buf: b}
+	var d decoder
 	d.count(b, parseResultType, protowire.DefaultRecursionLimit)
 	m := new(pg_query.ParseResult)
 	if err := d.decodeParseResult(b, m, protowire.DefaultRecursionLimit); err != nil {
@@ -143,21 +146,20 @@ func appendUnknown(m protoreflect.ProtoMessage, num protowire.Number, wt protowi
 	r.SetUnknown(append(u, raw...))
 }
 
-// string returns v, a subslice of d.buf, as a string that shares one copy
-// of d.buf with all other strings of the result: one allocation per parse
-// instead of one per string.
+// string returns v as a string stored in d.strs, which the counting pass
+// sized to hold every string of the result: one allocation per parse
+// instead of one per string. A strings.Builder never changes bytes it has
+// handed out, so the substrings stay valid if a miscount makes it grow.
 func (d *decoder) string(v []byte) string {
 	if len(v) == 0 {
 		return ""
 	}
-	if d.str == "" {
-		d.str = string(d.buf)
+	if d.strs.Cap() == 0 {
+		d.strs.Grow(max(d.strBytes, len(v)))
 	}
-	off := cap(d.buf) - cap(v)
-	if off < 0 || off+len(v) > len(d.str) {
-		return string(v)
-	}
-	return d.str[off : off+len(v)]
+	start := d.strs.Len()
+	d.strs.Write(v)
+	return d.strs.String()[start:]
 }
 
 // slab hands out pointers to the elements of one chunk of T, sized by the
@@ -198,8 +200,11 @@ func (d *decoder) nodeSlice(n int) []*pg_query.Node {
 	return s
 }
 
-// repeatedBit marks a repeated field in walkTable.
-const repeatedBit = 0x8000
+// repeatedBit marks a repeated field in walkTable, stringBit a string.
+const (
+	repeatedBit = 0x8000
+	stringBit   = 0x4000
+)
 
 // count walks message b of type t without decoding it and adds up in
 // d.counts how many messages of each type, combined Node members and
@@ -234,6 +239,10 @@ func (d *decoder) count(b []byte, t uint16, depth int) {
 			}
 			if n >= 0 && int(num) < len(fields) && fields[num] != 0 {
 				f := fields[num]
+				if f == stringBit {
+					d.strBytes += len(v)
+					break
+				}
 				child := f&^repeatedBit - 1
 				if child == nodeType {
 					if f&repeatedBit != 0 {

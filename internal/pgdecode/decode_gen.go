@@ -3,10 +3,12 @@
 package pgdecode
 
 import (
+	"math"
+	"strings"
+	"unicode/utf8"
+
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/encoding/protowire"
-	"math"
-	"unicode/utf8"
 )
 
 func (d *decoder) decodeA_ArrayExpr(b []byte, m *pg_query.A_ArrayExpr, depth int) error {
@@ -46834,8 +46836,8 @@ const (
 )
 
 // walkTable[t][num] describes field num of message type t: the index+1
-// of its message type, with repeatedBit for repeated fields; 0 for
-// scalar fields.
+// of its message type, with repeatedBit for repeated fields; stringBit
+// for string fields; 0 for other fields.
 var walkTable = [...][]uint16{
 	0: { // A_ArrayExpr
 		1: repeatedBit | 186,
@@ -46863,6 +46865,7 @@ var walkTable = [...][]uint16{
 	5: { // A_Star
 	},
 	6: { // AccessPriv
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	7: { // Aggref
@@ -46873,19 +46876,24 @@ var walkTable = [...][]uint16{
 		9:  repeatedBit | 186,
 		10: repeatedBit | 186,
 		11: 186,
+		14: stringBit,
 	},
 	8: { // Alias
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	9: { // AlterCollationStmt
 		1: repeatedBit | 186,
 	},
 	10: { // AlterDatabaseRefreshCollStmt
+		1: stringBit,
 	},
 	11: { // AlterDatabaseSetStmt
+		1: stringBit,
 		2: 260,
 	},
 	12: { // AlterDatabaseStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	13: { // AlterDefaultPrivilegesStmt
@@ -46893,25 +46901,37 @@ var walkTable = [...][]uint16{
 		2: 133,
 	},
 	14: { // AlterDomainStmt
+		1: stringBit,
 		2: repeatedBit | 186,
+		3: stringBit,
 		4: 186,
 	},
 	15: { // AlterEnumStmt
 		1: repeatedBit | 186,
+		2: stringBit,
+		3: stringBit,
+		4: stringBit,
 	},
 	16: { // AlterEventTrigStmt
+		1: stringBit,
+		2: stringBit,
 	},
 	17: { // AlterExtensionContentsStmt
+		1: stringBit,
 		4: 186,
 	},
 	18: { // AlterExtensionStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	19: { // AlterFdwStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 		3: repeatedBit | 186,
 	},
 	20: { // AlterForeignServerStmt
+		1: stringBit,
+		2: stringBit,
 		3: repeatedBit | 186,
 	},
 	21: { // AlterFunctionStmt
@@ -46926,9 +46946,11 @@ var walkTable = [...][]uint16{
 	23: { // AlterObjectSchemaStmt
 		2: 217,
 		3: 186,
+		4: stringBit,
 	},
 	24: { // AlterOpFamilyStmt
 		1: repeatedBit | 186,
+		2: stringBit,
 		4: repeatedBit | 186,
 	},
 	25: { // AlterOperatorStmt
@@ -46941,17 +46963,20 @@ var walkTable = [...][]uint16{
 		4: 227,
 	},
 	27: { // AlterPolicyStmt
+		1: stringBit,
 		2: 217,
 		3: repeatedBit | 186,
 		4: 186,
 		5: 186,
 	},
 	28: { // AlterPublicationStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 		3: repeatedBit | 186,
 	},
 	29: { // AlterRoleSetStmt
 		1: 227,
+		2: stringBit,
 		3: 260,
 	},
 	30: { // AlterRoleStmt
@@ -46967,6 +46992,8 @@ var walkTable = [...][]uint16{
 		2: 186,
 	},
 	33: { // AlterSubscriptionStmt
+		2: stringBit,
+		3: stringBit,
 		4: repeatedBit | 186,
 		5: repeatedBit | 186,
 	},
@@ -46983,13 +47010,17 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	37: { // AlterTableCmd
+		2: stringBit,
 		4: 227,
 		5: 186,
 	},
 	38: { // AlterTableMoveAllStmt
+		1: stringBit,
 		3: repeatedBit | 186,
+		4: stringBit,
 	},
 	39: { // AlterTableSpaceOptionsStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	40: { // AlterTableStmt
@@ -47002,6 +47033,7 @@ var walkTable = [...][]uint16{
 	},
 	42: { // AlterUserMappingStmt
 		1: 227,
+		2: stringBit,
 		3: repeatedBit | 186,
 	},
 	43: { // AlternativeSubPlan
@@ -47018,6 +47050,7 @@ var walkTable = [...][]uint16{
 		5: repeatedBit | 186,
 	},
 	46: { // BitString
+		1: stringBit,
 	},
 	47: { // BoolExpr
 		1: 186,
@@ -47031,11 +47064,14 @@ var walkTable = [...][]uint16{
 	},
 	50: { // CTECycleClause
 		1: repeatedBit | 186,
+		2: stringBit,
 		3: 186,
 		4: 186,
+		5: stringBit,
 	},
 	51: { // CTESearchClause
 		1: repeatedBit | 186,
+		3: stringBit,
 	},
 	52: { // CallContext
 	},
@@ -47061,9 +47097,11 @@ var walkTable = [...][]uint16{
 	57: { // CheckPointStmt
 	},
 	58: { // ClosePortalStmt
+		1: stringBit,
 	},
 	59: { // ClusterStmt
 		1: 217,
+		2: stringBit,
 		3: repeatedBit | 186,
 	},
 	60: { // CoalesceExpr
@@ -47090,10 +47128,16 @@ var walkTable = [...][]uint16{
 		2: 186,
 	},
 	66: { // ColumnDef
+		1:  stringBit,
 		2:  254,
+		3:  stringBit,
+		8:  stringBit,
+		9:  stringBit,
 		10: 186,
 		11: 186,
+		12: stringBit,
 		13: 217,
+		14: stringBit,
 		15: 65,
 		17: repeatedBit | 186,
 		18: repeatedBit | 186,
@@ -47103,8 +47147,10 @@ var walkTable = [...][]uint16{
 	},
 	68: { // CommentStmt
 		2: 186,
+		3: stringBit,
 	},
 	69: { // CommonTableExpr
+		1:  stringBit,
 		2:  repeatedBit | 186,
 		4:  186,
 		5:  52,
@@ -47119,15 +47165,24 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	71: { // Constraint
+		2:  stringBit,
 		8:  186,
+		9:  stringBit,
+		10: stringBit,
 		13: repeatedBit | 186,
 		14: repeatedBit | 186,
 		15: repeatedBit | 186,
 		16: repeatedBit | 186,
+		17: stringBit,
+		18: stringBit,
+		20: stringBit,
 		21: 186,
 		22: 217,
 		23: repeatedBit | 186,
 		24: repeatedBit | 186,
+		25: stringBit,
+		26: stringBit,
+		27: stringBit,
 		28: repeatedBit | 186,
 		29: repeatedBit | 186,
 	},
@@ -47142,11 +47197,14 @@ var walkTable = [...][]uint16{
 		1: 217,
 		2: 186,
 		3: repeatedBit | 186,
+		6: stringBit,
 		7: repeatedBit | 186,
 		8: 186,
 	},
 	75: { // CreateAmStmt
+		1: stringBit,
 		2: repeatedBit | 186,
+		3: stringBit,
 	},
 	76: { // CreateCastStmt
 		1: 254,
@@ -47155,6 +47213,8 @@ var walkTable = [...][]uint16{
 	},
 	77: { // CreateConversionStmt
 		1: repeatedBit | 186,
+		2: stringBit,
+		3: stringBit,
 		4: repeatedBit | 186,
 	},
 	78: { // CreateDomainStmt
@@ -47168,21 +47228,30 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	80: { // CreateEventTrigStmt
+		1: stringBit,
+		2: stringBit,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
 	},
 	81: { // CreateExtensionStmt
+		1: stringBit,
 		3: repeatedBit | 186,
 	},
 	82: { // CreateFdwStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 		3: repeatedBit | 186,
 	},
 	83: { // CreateForeignServerStmt
+		1: stringBit,
+		2: stringBit,
+		3: stringBit,
+		4: stringBit,
 		6: repeatedBit | 186,
 	},
 	84: { // CreateForeignTableStmt
 		1: 98,
+		2: stringBit,
 		3: repeatedBit | 186,
 	},
 	85: { // CreateFunctionStmt
@@ -47201,24 +47270,30 @@ var walkTable = [...][]uint16{
 	87: { // CreateOpClassStmt
 		1: repeatedBit | 186,
 		2: repeatedBit | 186,
+		3: stringBit,
 		4: 254,
 		5: repeatedBit | 186,
 	},
 	88: { // CreateOpFamilyStmt
 		1: repeatedBit | 186,
+		2: stringBit,
 	},
 	89: { // CreatePLangStmt
+		2: stringBit,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
 		5: repeatedBit | 186,
 	},
 	90: { // CreatePolicyStmt
+		1: stringBit,
 		2: 217,
+		3: stringBit,
 		5: repeatedBit | 186,
 		6: 186,
 		7: 186,
 	},
 	91: { // CreatePublicationStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 		3: repeatedBit | 186,
 	},
@@ -47227,9 +47302,11 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	93: { // CreateRoleStmt
+		2: stringBit,
 		3: repeatedBit | 186,
 	},
 	94: { // CreateSchemaStmt
+		1: stringBit,
 		2: 227,
 		3: repeatedBit | 186,
 	},
@@ -47242,18 +47319,23 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
+		5: stringBit,
 	},
 	97: { // CreateStmt
-		1: 217,
-		2: repeatedBit | 186,
-		3: repeatedBit | 186,
-		4: 199,
-		5: 203,
-		6: 254,
-		7: repeatedBit | 186,
-		8: repeatedBit | 186,
+		1:  217,
+		2:  repeatedBit | 186,
+		3:  repeatedBit | 186,
+		4:  199,
+		5:  203,
+		6:  254,
+		7:  repeatedBit | 186,
+		8:  repeatedBit | 186,
+		10: stringBit,
+		11: stringBit,
 	},
 	98: { // CreateSubscriptionStmt
+		1: stringBit,
+		2: stringBit,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
 	},
@@ -47262,15 +47344,19 @@ var walkTable = [...][]uint16{
 		2: 145,
 	},
 	100: { // CreateTableSpaceStmt
+		1: stringBit,
 		2: 227,
+		3: stringBit,
 		4: repeatedBit | 186,
 	},
 	101: { // CreateTransformStmt
 		2: 254,
+		3: stringBit,
 		4: 190,
 		5: 190,
 	},
 	102: { // CreateTrigStmt
+		3:  stringBit,
 		4:  217,
 		5:  repeatedBit | 186,
 		6:  repeatedBit | 186,
@@ -47281,20 +47367,27 @@ var walkTable = [...][]uint16{
 	},
 	103: { // CreateUserMappingStmt
 		1: 227,
+		2: stringBit,
 		4: repeatedBit | 186,
 	},
 	104: { // CreatedbStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	105: { // CurrentOfExpr
 		1: 186,
+		3: stringBit,
 	},
 	106: { // DeallocateStmt
+		1: stringBit,
 	},
 	107: { // DeclareCursorStmt
+		1: stringBit,
 		3: 186,
 	},
 	108: { // DefElem
+		1: stringBit,
+		2: stringBit,
 		3: 186,
 	},
 	109: { // DefineStmt
@@ -47328,16 +47421,21 @@ var walkTable = [...][]uint16{
 		1: repeatedBit | 186,
 	},
 	117: { // DropSubscriptionStmt
+		1: stringBit,
 	},
 	118: { // DropTableSpaceStmt
+		1: stringBit,
 	},
 	119: { // DropUserMappingStmt
 		1: 227,
+		2: stringBit,
 	},
 	120: { // DropdbStmt
+		1: stringBit,
 		3: repeatedBit | 186,
 	},
 	121: { // ExecuteStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 	},
 	122: { // ExplainStmt
@@ -47345,6 +47443,7 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	123: { // FetchStmt
+		3: stringBit,
 	},
 	124: { // FieldSelect
 		1: 186,
@@ -47357,6 +47456,7 @@ var walkTable = [...][]uint16{
 		4: repeatedBit | 186,
 	},
 	126: { // Float
+		1: stringBit,
 	},
 	127: { // FromExpr
 		1: repeatedBit | 186,
@@ -47374,6 +47474,7 @@ var walkTable = [...][]uint16{
 		9: repeatedBit | 186,
 	},
 	130: { // FunctionParameter
+		1: stringBit,
 		2: 254,
 		4: 186,
 	},
@@ -47398,32 +47499,43 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	135: { // ImportForeignSchemaStmt
+		1: stringBit,
+		2: stringBit,
+		3: stringBit,
 		5: repeatedBit | 186,
 		6: repeatedBit | 186,
 	},
 	136: { // IndexElem
+		1: stringBit,
 		2: 186,
+		3: stringBit,
 		4: repeatedBit | 186,
 		5: repeatedBit | 186,
 		6: repeatedBit | 186,
 	},
 	137: { // IndexStmt
-		2: 217,
-		5: repeatedBit | 186,
-		6: repeatedBit | 186,
-		7: repeatedBit | 186,
-		8: 186,
-		9: repeatedBit | 186,
+		1:  stringBit,
+		2:  217,
+		3:  stringBit,
+		4:  stringBit,
+		5:  repeatedBit | 186,
+		6:  repeatedBit | 186,
+		7:  repeatedBit | 186,
+		8:  186,
+		9:  repeatedBit | 186,
+		10: stringBit,
 	},
 	138: { // InferClause
 		1: repeatedBit | 186,
 		2: 186,
+		3: stringBit,
 	},
 	139: { // InferenceElem
 		1: 186,
 		2: 186,
 	},
 	140: { // InlineCodeBlock
+		1: stringBit,
 	},
 	141: { // InsertStmt
 		1: 217,
@@ -47441,7 +47553,9 @@ var walkTable = [...][]uint16{
 	144: { // IntoClause
 		1: 217,
 		2: repeatedBit | 186,
+		3: stringBit,
 		4: repeatedBit | 186,
+		6: stringBit,
 		7: 186,
 	},
 	145: { // JoinExpr
@@ -47460,6 +47574,7 @@ var walkTable = [...][]uint16{
 	},
 	147: { // JsonArgument
 		1: 172,
+		2: stringBit,
 	},
 	148: { // JsonArrayAgg
 		1: 147,
@@ -47486,6 +47601,7 @@ var walkTable = [...][]uint16{
 	},
 	153: { // JsonExpr
 		1:  186,
+		3:  stringBit,
 		4:  186,
 		5:  155,
 		6:  186,
@@ -47498,6 +47614,7 @@ var walkTable = [...][]uint16{
 	154: { // JsonFormat
 	},
 	155: { // JsonFuncExpr
+		2: stringBit,
 		3: 172,
 		4: 186,
 		5: repeatedBit | 186,
@@ -47549,6 +47666,7 @@ var walkTable = [...][]uint16{
 		6: 9,
 	},
 	166: { // JsonTableColumn
+		2:  stringBit,
 		3:  254,
 		4:  170,
 		5:  155,
@@ -47557,6 +47675,7 @@ var walkTable = [...][]uint16{
 		10: 152,
 	},
 	167: { // JsonTablePath
+		1: stringBit,
 	},
 	168: { // JsonTablePathScan
 		1: 186,
@@ -47565,6 +47684,7 @@ var walkTable = [...][]uint16{
 	},
 	169: { // JsonTablePathSpec
 		1: 186,
+		2: stringBit,
 	},
 	170: { // JsonTableSiblingJoin
 		1: 186,
@@ -47580,8 +47700,10 @@ var walkTable = [...][]uint16{
 		1: repeatedBit | 186,
 	},
 	173: { // ListenStmt
+		1: stringBit,
 	},
 	174: { // LoadStmt
+		1: stringBit,
 	},
 	175: { // LockStmt
 		1: repeatedBit | 186,
@@ -47620,6 +47742,7 @@ var walkTable = [...][]uint16{
 	183: { // NamedArgExpr
 		1: 186,
 		2: 186,
+		3: stringBit,
 	},
 	184: { // NextValueExpr
 		1: 186,
@@ -47895,6 +48018,8 @@ var walkTable = [...][]uint16{
 		268: 2,
 	},
 	186: { // NotifyStmt
+		1: stringBit,
+		2: stringBit,
 	},
 	187: { // NullIfExpr
 		1: 186,
@@ -47929,6 +48054,7 @@ var walkTable = [...][]uint16{
 		7: repeatedBit | 186,
 	},
 	194: { // PLAssignStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 		4: 235,
 	},
@@ -47941,6 +48067,7 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 218,
 	},
 	198: { // PartitionBoundSpec
+		1: stringBit,
 		5: repeatedBit | 186,
 		6: repeatedBit | 186,
 		7: repeatedBit | 186,
@@ -47950,6 +48077,7 @@ var walkTable = [...][]uint16{
 		2: 199,
 	},
 	200: { // PartitionElem
+		1: stringBit,
 		2: 186,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
@@ -47961,10 +48089,12 @@ var walkTable = [...][]uint16{
 		2: repeatedBit | 186,
 	},
 	203: { // PrepareStmt
+		1: stringBit,
 		2: repeatedBit | 186,
 		3: 186,
 	},
 	204: { // PublicationObjSpec
+		2: stringBit,
 		3: 206,
 	},
 	205: { // PublicationTable
@@ -48015,6 +48145,7 @@ var walkTable = [...][]uint16{
 		6: 9,
 	},
 	211: { // RangeTableFuncCol
+		1: stringBit,
 		2: 254,
 		5: 186,
 		6: 186,
@@ -48028,6 +48159,7 @@ var walkTable = [...][]uint16{
 	213: { // RangeTblEntry
 		1:  9,
 		2:  9,
+		6:  stringBit,
 		9:  248,
 		10: 207,
 		14: repeatedBit | 186,
@@ -48037,9 +48169,11 @@ var walkTable = [...][]uint16{
 		18: repeatedBit | 186,
 		20: 246,
 		21: repeatedBit | 186,
+		22: stringBit,
 		25: repeatedBit | 186,
 		26: repeatedBit | 186,
 		27: repeatedBit | 186,
+		28: stringBit,
 		32: repeatedBit | 186,
 	},
 	214: { // RangeTblFunction
@@ -48052,6 +48186,10 @@ var walkTable = [...][]uint16{
 	215: { // RangeTblRef
 	},
 	216: { // RangeVar
+		1: stringBit,
+		2: stringBit,
+		3: stringBit,
+		5: stringBit,
 		6: 9,
 	},
 	217: { // RawStmt
@@ -48066,6 +48204,7 @@ var walkTable = [...][]uint16{
 	},
 	220: { // ReindexStmt
 		2: 217,
+		3: stringBit,
 		4: repeatedBit | 186,
 	},
 	221: { // RelabelType
@@ -48075,10 +48214,15 @@ var walkTable = [...][]uint16{
 	222: { // RenameStmt
 		3: 217,
 		4: 186,
+		5: stringBit,
+		6: stringBit,
 	},
 	223: { // ReplicaIdentityStmt
+		1: stringBit,
+		2: stringBit,
 	},
 	224: { // ResTarget
+		1: stringBit,
 		2: repeatedBit | 186,
 		3: 186,
 	},
@@ -48086,6 +48230,7 @@ var walkTable = [...][]uint16{
 		1: 186,
 	},
 	226: { // RoleSpec
+		2: stringBit,
 	},
 	227: { // RowCompareExpr
 		1: 186,
@@ -48104,6 +48249,7 @@ var walkTable = [...][]uint16{
 	},
 	230: { // RuleStmt
 		1: 217,
+		2: stringBit,
 		3: 186,
 		6: repeatedBit | 186,
 	},
@@ -48116,6 +48262,8 @@ var walkTable = [...][]uint16{
 	},
 	233: { // SecLabelStmt
 		2: 186,
+		3: stringBit,
+		4: stringBit,
 	},
 	234: { // SelectStmt
 		1:  repeatedBit | 186,
@@ -48155,9 +48303,11 @@ var walkTable = [...][]uint16{
 	239: { // SortGroupClause
 	},
 	240: { // StatsElem
+		1: stringBit,
 		2: 186,
 	},
 	241: { // String
+		1: stringBit,
 	},
 	242: { // SubLink
 		1: 186,
@@ -48169,6 +48319,7 @@ var walkTable = [...][]uint16{
 		1:  186,
 		3:  186,
 		4:  repeatedBit | 186,
+		6:  stringBit,
 		13: repeatedBit | 186,
 		14: repeatedBit | 186,
 		15: repeatedBit | 186,
@@ -48205,11 +48356,15 @@ var walkTable = [...][]uint16{
 	248: { // TargetEntry
 		1: 186,
 		2: 186,
+		4: stringBit,
 	},
 	249: { // TransactionStmt
 		2: repeatedBit | 186,
+		3: stringBit,
+		4: stringBit,
 	},
 	250: { // TriggerTransition
+		1: stringBit,
 	},
 	251: { // TruncateStmt
 		1: repeatedBit | 186,
@@ -48224,6 +48379,7 @@ var walkTable = [...][]uint16{
 		7: repeatedBit | 186,
 	},
 	254: { // UnlistenStmt
+		1: stringBit,
 	},
 	255: { // UpdateStmt
 		1: 217,
@@ -48245,9 +48401,11 @@ var walkTable = [...][]uint16{
 		1: 186,
 	},
 	259: { // VariableSetStmt
+		2: stringBit,
 		3: repeatedBit | 186,
 	},
 	260: { // VariableShowStmt
+		1: stringBit,
 	},
 	261: { // ViewStmt
 		1: 217,
@@ -48256,12 +48414,16 @@ var walkTable = [...][]uint16{
 		5: repeatedBit | 186,
 	},
 	262: { // WindowClause
+		1: stringBit,
+		2: stringBit,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
 		6: 186,
 		7: 186,
 	},
 	263: { // WindowDef
+		1: stringBit,
+		2: stringBit,
 		3: repeatedBit | 186,
 		4: repeatedBit | 186,
 		6: 186,
@@ -48278,6 +48440,8 @@ var walkTable = [...][]uint16{
 		5: 186,
 	},
 	266: { // WithCheckOption
+		2: stringBit,
+		3: stringBit,
 		4: 186,
 	},
 	267: { // WithClause
@@ -48285,6 +48449,7 @@ var walkTable = [...][]uint16{
 	},
 	268: { // XmlExpr
 		1: 186,
+		3: stringBit,
 		4: repeatedBit | 186,
 		5: repeatedBit | 186,
 		6: repeatedBit | 186,
@@ -48570,8 +48735,8 @@ var nodeCombo = [...]uint16{
 // decoder holds the per-call state: the input, the message counts of
 // the counting pass and the allocation slabs they size.
 type decoder struct {
-	buf                              []byte           // the whole input, for string offsets
-	str                              string           // lazily made copy of buf that strings are sliced from
+	strBytes                         int              // total length of the strings, from the counting pass
+	strs                             strings.Builder  // holds all strings of the result
 	nodePtrs                         []*pg_query.Node // free backing store for Node slices
 	counts                           [numCounts]int32
 	sA_ArrayExpr                     slab[pg_query.A_ArrayExpr]

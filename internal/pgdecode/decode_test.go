@@ -124,42 +124,73 @@ func TestWireRules(t *testing.T) {
 	nodeString := func(s string) []byte { return msg(nodeField(t, "string"), str(1, s)) }
 	selectNode := func(target ...[]byte) []byte { return msg(nodeField(t, "select_stmt"), target...) }
 	tests := []struct {
-		name string
-		b    []byte
+		name    string
+		b       []byte
+		wantErr bool // what proto.Unmarshal does, to check the case is built right
 	}{
-		{"empty", nil},
-		{"version only", varint(1, 170000)},
-		{"unknown varint field", cat(varint(1, 1), varint(99, 5))},
-		{"unknown field, non-minimal tag", cat([]byte{0x98, 0x86, 0x00}, []byte{5})},
-		{"unknown group", cat(tag(nil, 77, protowire.StartGroupType), varint(1, 2), tag(nil, 77, protowire.EndGroupType))},
-		{"unmatched end group", tag(nil, 77, protowire.EndGroupType)},
-		{"wrong wire type for known scalar", str(1, "x")},
-		{"wrong wire type for known message", varint(2, 3)},
-		{"field number zero", []byte{0x00, 0x01}},
-		{"field number too large", protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber+1)<<3)},
-		{"reserved wire type", []byte{0x0e}},
-		{"truncated varint", []byte{0x08, 0x80}},
-		{"overlong varint", []byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}},
-		{"length past end", []byte{0x12, 0x05, 0x00}},
-		{"string node", msg(2, msg(1, nodeString("abc")))},
-		{"invalid UTF-8", msg(2, msg(1, nodeString("a\xffb")))},
-		{"node with two members", msg(2, msg(1, cat(nodeString("a"), selectNode())))},
-		{"node member repeated merges", msg(2, msg(1, cat(nodeString("a"), msg(nodeField(t, "string"), varint(9, 1)))))},
-		{"two statements", cat(msg(2, msg(1, nodeString("a"))), msg(2, varint(2, 7)))},
-		{"singular message field repeated", msg(2, cat(msg(1, nodeString("a")), msg(1, nodeString("b"))))},
-		{"node with unknown field", msg(2, msg(1, cat(nodeString("a"), varint(5000, 1))))},
-		{"node with wrong wire type member", msg(2, msg(1, varint(nodeField(t, "string"), 1)))},
-		{"empty node", msg(2, msg(1))},
-		{"packed uint64", packedCase(t, true)},
-		{"unpacked uint64", packedCase(t, false)},
-		{"depth at limit", nested(protowire.DefaultRecursionLimit)},
-		{"depth past limit", nested(protowire.DefaultRecursionLimit + 1)},
+		{"empty", nil, false},
+		{"version only", varint(1, 170000), false},
+		{"unknown varint field", cat(varint(1, 1), varint(99, 5)), false},
+		{"unknown field, non-minimal tag", cat([]byte{0x98, 0x86, 0x00}, []byte{5}), false},
+		{"unknown group", cat(tag(nil, 77, protowire.StartGroupType), varint(1, 2), tag(nil, 77, protowire.EndGroupType)), false},
+		{"unmatched end group", tag(nil, 77, protowire.EndGroupType), true},
+		{"wrong wire type for known scalar", str(1, "x"), false},
+		{"wrong wire type for known message", varint(2, 3), false},
+		{"field number zero", []byte{0x00, 0x01}, true},
+		{"field number too large", protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber+1)<<3), true},
+		{"reserved wire type", []byte{0x0e}, true},
+		{"truncated varint", []byte{0x08, 0x80}, true},
+		{"overlong varint", []byte{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, true},
+		{"length past end", []byte{0x12, 0x05, 0x00}, true},
+		{"string node", msg(2, msg(1, nodeString("abc"))), false},
+		{"invalid UTF-8", msg(2, msg(1, nodeString("a\xffb"))), true},
+		{"node with two members", msg(2, msg(1, cat(nodeString("a"), selectNode()))), false},
+		{"node member repeated merges", msg(2, msg(1, cat(nodeString("a"), msg(nodeField(t, "string"), varint(9, 1))))), false},
+		{"two statements", cat(msg(2, msg(1, nodeString("a"))), msg(2, varint(2, 7))), false},
+		{"singular message field repeated", msg(2, cat(msg(1, nodeString("a")), msg(1, nodeString("b")))), false},
+		{"node with unknown field", msg(2, msg(1, cat(nodeString("a"), varint(5000, 1)))), false},
+		{"node with wrong wire type member", msg(2, msg(1, varint(nodeField(t, "string"), 1))), false},
+		{"empty node", msg(2, msg(1)), false},
+		{"packed uint64", packedCase(t, true), false},
+		{"unpacked uint64", packedCase(t, false), false},
+		{"depth at limit", nested(protowire.DefaultRecursionLimit), false},
+		{"depth past limit", nested(protowire.DefaultRecursionLimit + 1), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if _, err := reference(tt.b); (err != nil) != tt.wantErr {
+				t.Fatalf("proto.Unmarshal error = %v, want error %v", err, tt.wantErr)
+			}
 			compare(t, tt.name, tt.b)
 		})
+	}
+}
+
+// Repeated fields share one backing array; appending to one must not
+// overwrite its neighbour.
+func TestAppendDoesNotClobber(t *testing.T) {
+	t.Parallel()
+	pb, err := parser.ParseToProtobuf("SELECT a, b FROM t, u; SELECT c FROM v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseResult(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := reference(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := &pg_query.Node{Node: &pg_query.Node_String_{String_: &pg_query.String{Sval: "extra"}}}
+	for _, gotWant := range [][2]*pg_query.RawStmt{{m.Stmts[0], want.Stmts[0]}, {m.Stmts[1], want.Stmts[1]}} {
+		for _, s := range []*pg_query.SelectStmt{gotWant[0].Stmt.GetSelectStmt(), gotWant[1].Stmt.GetSelectStmt()} {
+			s.TargetList = append(s.TargetList, extra)
+		}
+	}
+	if !proto.Equal(m, want) {
+		t.Errorf("after appending to every target list (-proto.Unmarshal +ParseResult):\n%s", cmp.Diff(want, m, protocmp.Transform()))
 	}
 }
 

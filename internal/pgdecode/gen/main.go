@@ -57,8 +57,25 @@ func generate() ([]byte, error) {
 		return nil, err
 	}
 	slices.SortFunc(g.order, func(a, b *message) int { return strings.Compare(a.goName, b.goName) })
+	var nodeLike []string
 	for i, m := range g.order {
 		m.index = i
+		if isNodeLike(m.desc) {
+			nodeLike = append(nodeLike, string(m.desc.FullName()))
+		}
+	}
+	// The slabs, the counting pass and nodeSlice are written for one
+	// Node-like message, pg_query.Node, whose members all differ in type.
+	if !slices.Equal(nodeLike, []string{"pg_query.Node"}) {
+		return nil, fmt.Errorf("want pg_query.Node as the only pure-oneof message, have %v", nodeLike)
+	}
+	seen := map[protoreflect.FullName]bool{}
+	for i, nodeFields := 0, g.msgs["pg_query.Node"].desc.Fields(); i < nodeFields.Len(); i++ {
+		t := nodeFields.Get(i).Message().FullName()
+		if seen[t] {
+			return nil, fmt.Errorf("pg_query.Node has two members of type %s", t)
+		}
+		seen[t] = true
 	}
 	for _, m := range g.order {
 		if err := g.message(m); err != nil {
@@ -71,17 +88,15 @@ func generate() ([]byte, error) {
 	file.WriteString("package pgdecode\n\nimport (\n")
 	body := g.buf.String()
 	for _, imp := range []struct{ path, use string }{
-		{"math", "math."},
-		{"unicode/utf8", "utf8."},
-		{"google.golang.org/protobuf/encoding/protowire", "protowire."},
-		{"pg_query \"github.com/pganalyze/pg_query_go/v6\"", "pg_query."},
+		{`"math"`, "math."},
+		{`"strings"`, "strings."},
+		{`"unicode/utf8"`, "utf8."},
+		{"", ""},
+		{`pg_query "github.com/pganalyze/pg_query_go/v6"`, "pg_query."},
+		{`"google.golang.org/protobuf/encoding/protowire"`, "protowire."},
 	} {
-		if strings.Contains(body, imp.use) {
-			if strings.HasPrefix(imp.path, "pg_query") {
-				fmt.Fprintf(&file, "\t%s\n", imp.path)
-			} else {
-				fmt.Fprintf(&file, "\t%q\n", imp.path)
-			}
+		if imp.path == "" || strings.Contains(body, imp.use) {
+			fmt.Fprintf(&file, "\t%s\n", imp.path)
 		}
 	}
 	file.WriteString(")\n\n")
@@ -441,7 +456,6 @@ func (g *generator) nodeLike(m *message) error {
 		g.p("if err := d.decode%s(v, &c.x, depth-1); err != nil { return nil, err }\n", sub.goName)
 		g.p("return &c.n, nil\n")
 		g.combined = append(g.combined, sub)
-		_ = wrapper
 	}
 	g.p("}\n}\n")
 	g.p("x := %s\n", alloc(m))
@@ -482,14 +496,18 @@ func (g *generator) slabs() {
 	g.p("numCounts = %d\n", nodePtrs+1)
 	g.p(")\n\n")
 	g.p("// walkTable[t][num] describes field num of message type t: the index+1\n")
-	g.p("// of its message type, with repeatedBit for repeated fields; 0 for\n")
-	g.p("// scalar fields.\n")
+	g.p("// of its message type, with repeatedBit for repeated fields; stringBit\n")
+	g.p("// for string fields; 0 for other fields.\n")
 	g.p("var walkTable = [...][]uint16{\n")
 	for _, m := range g.order {
 		g.p("%d: { // %s\n", m.index, m.goName)
 		fields := m.desc.Fields()
 		for i := range fields.Len() {
 			fd := fields.Get(i)
+			if fd.Kind() == protoreflect.StringKind {
+				g.p("%d: stringBit,\n", fd.Number())
+				continue
+			}
 			if fd.Message() == nil {
 				continue
 			}
@@ -512,8 +530,8 @@ func (g *generator) slabs() {
 	g.p("// decoder holds the per-call state: the input, the message counts of\n")
 	g.p("// the counting pass and the allocation slabs they size.\n")
 	g.p("type decoder struct {\n")
-	g.p("buf []byte // the whole input, for string offsets\n")
-	g.p("str string // lazily made copy of buf that strings are sliced from\n")
+	g.p("strBytes int // total length of the strings, from the counting pass\n")
+	g.p("strs strings.Builder // holds all strings of the result\n")
 	g.p("nodePtrs []*pg_query.Node // free backing store for Node slices\n")
 	g.p("counts [numCounts]int32\n")
 	for _, m := range g.order {
