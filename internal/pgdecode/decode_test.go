@@ -154,6 +154,7 @@ func TestWireRules(t *testing.T) {
 		{"packed uint64", packedCase(t, true), false},
 		{"unpacked uint64", packedCase(t, false), false},
 		{"depth at limit", nested(protowire.DefaultRecursionLimit), false},
+		{"strings before and after a deep stack", cat(msg(2, msg(1, nodeString("top"))), nested(9001, str(1, "bottom")), msg(2, msg(1, nodeString("last")))), false},
 		{"depth past limit", nested(protowire.DefaultRecursionLimit + 1), true},
 	}
 	for _, tt := range tests {
@@ -260,14 +261,19 @@ func packedCase(t *testing.T, packed bool) []byte {
 
 // nested builds a ParseResult whose messages nest depth levels deep:
 // ParseResult (1), RawStmt (2), then Node (odd) and A_Expr (even) through
-// A_Expr.lexpr; the innermost message is empty.
-func nested(depth int) []byte {
+// A_Expr.lexpr. The innermost message is empty, or for an odd depth of 5 or
+// more a Node whose String member holds leaf.
+func nested(depth int, leaf ...[]byte) []byte {
 	wrap := func(num protowire.Number, b []byte) []byte {
 		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), b)
 	}
 	nodeNum := (&pg_query.Node{}).ProtoReflect().Descriptor().Fields().ByName("a_expr").Number()
 	lexpr := (&pg_query.A_Expr{}).ProtoReflect().Descriptor().Fields().ByName("lexpr").Number()
 	var b []byte
+	if len(leaf) > 0 && depth%2 == 1 && depth >= 5 {
+		stringNum := (&pg_query.Node{}).ProtoReflect().Descriptor().Fields().ByName("string").Number()
+		b = wrap(stringNum, leaf[0])
+	}
 	for level := depth; level > 3; level-- {
 		num := lexpr // the parent is an A_Expr
 		if level%2 == 0 {
