@@ -265,3 +265,19 @@ func TestLoadProjects(t *testing.T) {
 		})
 	}
 }
+
+func TestParentOfAndJoinNameMatchFilepath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ dir, name string }{
+		{".", "V1__a.sql"}, {"/", "V1__a.sql"}, {"db", "V1__a.sql"}, {"/abs/db/migrations", "x.sql"},
+		{"../up", "1_a.up.sql"}, {"a/b/c", "V2.1__x.sql"},
+	} {
+		p := filepath.Join(tc.dir, tc.name)
+		if got, want := parentOf(p, tc.name), filepath.Dir(p); got != want {
+			t.Errorf("parentOf(%q, %q) = %q, want %q", p, tc.name, got, want)
+		}
+		if got, want := joinName(filepath.Clean(tc.dir), tc.name), p; got != want {
+			t.Errorf("joinName(%q, %q) = %q, want %q", tc.dir, tc.name, got, want)
+		}
+	}
+}
