@@ -114,6 +114,8 @@ type loadJob struct {
 	hint hint
 	// conf is the path of a Flyway script configuration file to read.
 	conf string
+	// regular: the directory listing saw a regular file at path.
+	regular bool
 }
 
 func (j loadJob) load(opts Options) (*File, error) {
@@ -125,7 +127,7 @@ func (j loadJob) load(opts Options) (*File, error) {
 	if opts.MaxFileSize > 0 {
 		max = opts.MaxFileSize
 	}
-	src, size, err := readFileMax(j.path, max)
+	src, size, err := readFileMax(j.path, max, j.regular)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +304,7 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 		if df == flyway {
 			sortPaths(flywayPaths, FrameworkFlyway)
 			for _, p := range flywayPaths {
-				j := loadJob{path: p, hint: hint{framework: FrameworkFlyway}}
+				j := loadJob{path: p, hint: hint{framework: FrameworkFlyway}, regular: true}
 				if len(confs) > 0 && confs[p+".conf"] {
 					j.conf = p + ".conf"
 				}
@@ -439,7 +441,7 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].key.less(entries[j].key) })
 	jobs := make([]loadJob, len(entries))
 	for i, e := range entries {
-		jobs[i] = loadJob{path: joinName(dir, e.name)}
+		jobs[i] = loadJob{path: joinName(dir, e.name), regular: true}
 	}
 	return jobs, nil
 }

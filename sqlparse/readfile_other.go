@@ -10,8 +10,9 @@ import (
 )
 
 // readFileMax reads a file unless it is larger than max bytes; then it
-// returns no data and the size.
-func readFileMax(p string, max int64) ([]byte, int64, error) {
+// returns no data and the size. regular (the directory listing saw a
+// regular file) only matters on Unix.
+func readFileMax(p string, max int64, _ bool) ([]byte, int64, error) {
 	fh, err := os.Open(p)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read %s: %w", p, err)
