@@ -13,6 +13,8 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"github.com/pganalyze/pg_query_go/v6/parser"
 
+	// A generated decoder of the parse trees, faster than proto.Unmarshal.
+	"gitlab.com/pgai/reviewer/internal/pgdecode"
 	// Linear-time protobuf packing for pg_query's parse trees.
 	_ "gitlab.com/pgai/reviewer/internal/pgpack"
 )
@@ -50,7 +52,11 @@ type rawStmt struct {
 // parseAll parses a whole text (a file) with one call to the parser. ok is
 // false when the text has a syntax error.
 func parseAll(sql string) ([]rawStmt, bool) {
-	res, err := pg_query.Parse(sql)
+	pb, err := parser.ParseToProtobuf(sql)
+	if err != nil {
+		return nil, false
+	}
+	res, err := pgdecode.ParseResult(pb)
 	if err != nil {
 		return nil, false
 	}
