@@ -28,7 +28,7 @@ type Node = pg_query.Node
 // when unknown). Should the text hold several statements, the first one's
 // node is returned.
 func parseOne(sql string) (node *Node, msg string, offset int) {
-	res, err := pg_query.Parse(sql)
+	res, err := parse(sql)
 	if err != nil {
 		var pe *parser.Error
 		if errors.As(err, &pe) {
@@ -52,11 +52,7 @@ type rawStmt struct {
 // parseAll parses a whole text (a file) with one call to the parser. ok is
 // false when the text has a syntax error.
 func parseAll(sql string) ([]rawStmt, bool) {
-	pb, err := parser.ParseToProtobuf(sql)
-	if err != nil {
-		return nil, false
-	}
-	res, err := pgdecode.ParseResult(pb)
+	res, err := parse(sql)
 	if err != nil {
 		return nil, false
 	}
@@ -65,6 +61,17 @@ func parseAll(sql string) ([]rawStmt, bool) {
 		out[i] = rawStmt{node: s.Stmt, loc: int(s.StmtLocation), len: int(s.StmtLen)}
 	}
 	return out, true
+}
+
+// parse is pg_query.Parse with the generated decoder (internal/pgdecode)
+// in place of proto.Unmarshal: the same tree, for about 10% less CPU in a
+// whole review.
+func parse(sql string) (*pg_query.ParseResult, error) {
+	pb, err := parser.ParseToProtobuf(sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgdecode.ParseResult(pb)
 }
 
 // Deparse turns a node back into SQL text.
