@@ -19,8 +19,10 @@ import (
 
 const (
 	// memoryFloor is the smallest limit: room for the runtime's own
-	// memory and a heap of about three times the usual live heap.
-	memoryFloor = 20 << 20
+	// memory and a heap of about three times the usual live heap. On the
+	// 2,000-file bench set, 20 MiB let single runs peak at 34.7 MB RSS,
+	// 19 MiB at 33.0 MB (median 33.1 -> 32.2) for about 4% more CPU.
+	memoryFloor = 19 << 20
 	// memoryHeadroom is added to twice the live heap for the runtime's
 	// own memory.
 	memoryHeadroom = 4 << 20
