@@ -209,6 +209,14 @@ type Pass struct {
 	alterDone bool
 }
 
+// reset points the pass at the next statement and forgets the caches of
+// the previous one.
+func (p *Pass) reset(st *sqlparse.Statement) {
+	p.Stmt = st
+	p.cols, p.colsDone = nil, false
+	p.alterRel, p.alterCmds, p.alterDone = nil, nil, false
+}
+
 // AlterCmds is AlterCmds(p.Node()), computed once per statement: most
 // rules ask for it. The slice is shared, so rules must not change it.
 func (p *Pass) AlterCmds() (*pg_query.RangeVar, []*pg_query.AlterTableCmd) {
@@ -230,6 +238,11 @@ func (p *Pass) Report(msg, why, fix string) {
 
 // ReportEvidence is Report with facts attached.
 func (p *Pass) ReportEvidence(msg, why, fix string, evidence map[string]any) {
+	if *p.findings == nil {
+		// Room for about one finding per statement at once, instead of
+		// growing (and copying) the slice one doubling at a time.
+		*p.findings = make([]Finding, 0, len(p.File.Statements))
+	}
 	if why == "" {
 		why = p.rule.Why
 	}

@@ -129,6 +129,10 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Fin
 	reported := map[string]int{}
 	var stmtFP []string
 	syntax := ruleEnabled(rules, "syntax-error")
+	// One Pass per file, reset for each statement and shared by the rules
+	// in turn: a Pass per rule and statement was most of the engine's
+	// garbage, and one per statement still an allocation each.
+	p := &Pass{File: f, Settings: s, State: state, findings: &out, reported: &reported}
 	for _, st := range f.Statements {
 		if f.Framework == sqlparse.FrameworkLiquibase && st.Part == sqlparse.PartUp && startsChangeset(st) {
 			// Liquibase changelogs grow by appending changesets, each
@@ -149,9 +153,7 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Fin
 				})
 			}
 		case st.Part == sqlparse.PartUp && st.Node != nil:
-			// One Pass per statement, shared by the rules in turn: a Pass
-			// per rule and statement was most of the engine's garbage.
-			p := &Pass{File: f, Stmt: st, Settings: s, State: state, findings: &out, reported: &reported}
+			p.reset(st)
 			for _, r := range rules {
 				if r.Check == nil {
 					continue
