@@ -17,6 +17,8 @@
 //
 // The wrap needs a GNU-style linker and external linking, which the go
 // command uses for every binary with cgo packages other than the standard
-// library's; so the package is empty except on Linux, and elsewhere
-// protobuf-c's functions run as before: slower, same results.
+// library's (asking for -linkmode=internal is refused with "external
+// linking required ... internal/pgpack"). So the package is empty except
+// on Linux, and elsewhere protobuf-c's functions run as before: slower,
+// same results.
 package pgpack
