@@ -1231,7 +1231,6 @@ unknown_field_pack(const ProtobufCMessageUnknownField *field, uint8_t *out)
  * per descriptor and never freed: there is one per message type.
  */
 typedef struct {
-	const ProtobufCMessageDescriptor *desc;
 	unsigned has_runs;
 	unsigned run_end[];
 } plan_t;
@@ -1258,7 +1257,6 @@ build_plan(const ProtobufCMessageDescriptor *desc)
 
 	if (p == NULL)
 		return NULL;
-	p->desc = desc;
 	for (i = 0; i < n; i = j) {
 		const ProtobufCFieldDescriptor *f = desc->fields + i;
 
@@ -1288,13 +1286,12 @@ plan_slot(const ProtobufCMessageDescriptor *desc)
 }
 
 /*
- * get_plan returns desc's plan, building it on first use, or NULL when
- * there is none (out of memory, table full): the caller then walks every
- * field as protobuf-c does. Readers do not lock: a slot's key is published
+ * lookup_plan returns desc's plan, building it on first use, or NULL (out
+ * of memory, table full). Readers do not lock: a slot's key is published
  * with a release store after its value, and read with an acquire load.
  */
 static const plan_t *
-get_plan(const ProtobufCMessageDescriptor *desc)
+lookup_plan(const ProtobufCMessageDescriptor *desc)
 {
 	size_t s = plan_slot(desc), probes;
 	const plan_t *found = NULL;
@@ -1329,6 +1326,18 @@ get_plan(const ProtobufCMessageDescriptor *desc)
 	}
 	pthread_mutex_unlock(&plan_mu);
 	return found;
+}
+
+/*
+ * get_plan returns desc's plan when it has a oneof run to skip, else NULL:
+ * the caller then walks every field as protobuf-c does.
+ */
+static inline const plan_t *
+get_plan(const ProtobufCMessageDescriptor *desc)
+{
+	const plan_t *plan = lookup_plan(desc);
+
+	return plan != NULL && plan->has_runs ? plan : NULL;
 }
 
 /*
@@ -1416,8 +1425,6 @@ pgpack_size(const ProtobufCMessage *message)
 	unsigned i = 0;
 	size_t rv = 0;
 
-	if (plan != NULL && !plan->has_runs)
-		plan = NULL;
 	while (i < desc->n_fields) {
 		const ProtobufCFieldDescriptor *field = next_field(message, plan, &i);
 		if (field != NULL)
@@ -1436,8 +1443,6 @@ pgpack_pack(const ProtobufCMessage *message, uint8_t *out)
 	unsigned i = 0;
 	size_t rv = 0;
 
-	if (plan != NULL && !plan->has_runs)
-		plan = NULL;
 	while (i < desc->n_fields) {
 		const ProtobufCFieldDescriptor *field = next_field(message, plan, &i);
 		if (field != NULL)
