@@ -66,8 +66,7 @@ echo "== 1. install the embedding server (npm ci)"
 (cd bench/embed-server && npm ci --no-audit --no-fund --loglevel=error)
 
 start_bench_postgres 4GB
-DB=${ADMIN%%\?*}; DB=${DB%/*}/pgai_kb_model?sslmode=disable
-psql -X -q -v ON_ERROR_STOP=1 "$ADMIN" -c "DROP DATABASE IF EXISTS pgai_kb_model" -c "CREATE DATABASE pgai_kb_model"
+fresh_bench_database pgai_kb_model
 
 go build -o "$OUT/reviewer" ./cmd/reviewer
 R=("$OUT/reviewer" kb)

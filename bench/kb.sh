@@ -31,8 +31,7 @@ mkdir -p "$OUT"
 . bench/pg.sh
 trap stop_bench_postgres EXIT
 start_bench_postgres 4GB
-DB=${ADMIN%%\?*}; DB=${DB%/*}/pgai_kb_bench?sslmode=disable
-psql -X -q -v ON_ERROR_STOP=1 "$ADMIN" -c "DROP DATABASE IF EXISTS pgai_kb_bench" -c "CREATE DATABASE pgai_kb_bench"
+fresh_bench_database pgai_kb_bench
 
 go build -o "$OUT/reviewer" ./cmd/reviewer
 R=("$OUT/reviewer" kb)

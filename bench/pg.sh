@@ -2,6 +2,7 @@
 #
 #   start_bench_postgres [MAX_WAL_SIZE]   sets ADMIN to a maintenance URL
 #   stop_bench_postgres                   (call it from the script's EXIT trap)
+#   fresh_bench_database NAME             drops and creates NAME, sets DB to its URL
 #
 # ADMIN names PGAI_TEST_DATABASE_URL's server (a role that may CREATE
 # DATABASE) when it is set; otherwise a throwaway PostgreSQL: initdb into a
@@ -40,4 +41,9 @@ stop_bench_postgres() {
     rm -rf "$PG_DIR"
     PG_DIR=
   fi
+}
+
+fresh_bench_database() {
+  psql -X -q -v ON_ERROR_STOP=1 "$ADMIN" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+  DB=${ADMIN%%\?*}; DB=${DB%/*}/$1?sslmode=disable
 }
