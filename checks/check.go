@@ -86,6 +86,27 @@ type Finding struct {
 	// Blocking is true when the finding fails the gate (set by Run from
 	// the fail_on threshold).
 	Blocking bool `json:"blocking"`
+	// Measured is the clone measurement that is evidence for this finding
+	// (same statement, same relation), written for people on one line, e.g.
+	// "ACCESS EXCLUSIVE on orders held 18.6 s — blocked reads and writes;
+	// table and 5 indexes rewritten, 253 MB". Empty when nothing measured
+	// bears on it. Set by dblab; rendered by every report format.
+	Measured string `json:"measured,omitempty"`
+	// Refuted is true when a clone measurement contradicted the static
+	// claim: Message then says what was measured, and Fix is empty.
+	Refuted bool `json:"refuted,omitempty"`
+	// Edit, when set, replaces the statement's own lines with SQL that
+	// fixes the finding: GitLab suggestion blocks and `reviewer check
+	// --diff` apply it.
+	Edit *Edit `json:"edit,omitempty"`
+}
+
+// Edit replaces whole lines StartLine..EndLine (1-based, inclusive) of the
+// finding's file with Text (which ends with a newline unless empty).
+type Edit struct {
+	StartLine int    `json:"start_line"`
+	EndLine   int    `json:"end_line"`
+	Text      string `json:"text"`
 }
 
 // MarshalJSON makes an empty Evidence an object rather than null.
