@@ -20,10 +20,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
+. bench/lib.sh
 if [ "${1:-}" = "--install-squawk" ]; then
   shift
-  mkdir -p bench/.squawk
-  (cd bench/.squawk && npm install --silent --no-audit --no-fund squawk-cli@2.66.0 >/dev/null)
+  install_squawk
 fi
 FILES=${1:-2000}
 STMTS=${2:-15000}
@@ -33,31 +33,10 @@ DIR=$OUT/migrations-$FILES-$STMTS
 mkdir -p "$OUT"
 [ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
-go build -o "$OUT/reviewer.new" ./cmd/reviewer
-cp "$OUT/reviewer.new" "$OUT/reviewer" && rm -f "$OUT/reviewer.new"
+build_reviewer
 rm -rf "$DIR"
 go run ./bench/gen -files "$FILES" -statements "$STMTS" -out "$DIR"
-
-if [ -z "${SQUAWK:-}" ]; then
-  for c in bench/.squawk/node_modules/@squawk-cli/linux-x64/bin/squawk "$(command -v squawk 2>/dev/null || true)"; do
-    if [ -n "$c" ] && [ -x "$c" ]; then SQUAWK=$c; break; fi
-  done
-fi
-
-# measure NAME CMD... → prints "NAME median_wall_seconds max_rss_kb median_cpu_seconds"
-measure() {
-  local name=$1; shift
-  local times=() cpus=() rss=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" "$@" >/dev/null 2>&1 || true
-    read -r t m u s < <(tail -n 1 "$OUT/time.txt")
-    times+=("$t")
-    cpus+=("$(awk "BEGIN{print $u + $s}")")
-    [ "$m" -gt "$rss" ] && rss=$m
-  done
-  echo "$name $(median "${times[@]}") $rss $(median "${cpus[@]}")"
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+find_squawk
 
 echo "Linting $STMTS statements in $FILES files, median of $RUNS runs ($(nproc) CPUs)"
 read -r _ rt rr rc < <(measure reviewer "$OUT/reviewer" check --format text --color never "$DIR")

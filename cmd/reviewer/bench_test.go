@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -29,4 +30,29 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 	b.ReportMetric(1500, "statements/op")
+}
+
+// BenchmarkCheckHistory runs `reviewer check` in-process on a generated
+// application history (bench/histgen: tables with keys and indexes,
+// altered, renamed and dropped) of HISTORY_FILES files, 3,000 by default:
+// its per-file cost must not grow with the number of tables the history
+// has built (profile it with -cpuprofile).
+func BenchmarkCheckHistory(b *testing.B) {
+	files := "3000"
+	if v := os.Getenv("HISTORY_FILES"); v != "" {
+		files = v
+	}
+	dir := b.TempDir()
+	gen := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", "../../bench/histgen", "-files", files, "-out", dir)
+	if out, err := gen.CombinedOutput(); err != nil {
+		b.Fatalf("bench/histgen: %v\n%s", err, out)
+	}
+	var stderr strings.Builder
+	b.ReportAllocs()
+	for b.Loop() {
+		stderr.Reset()
+		if code := run(context.Background(), []string{"check", "--format", "text", "--color", "never", dir}, strings.NewReader(""), io.Discard, &stderr); code != exitBlocking {
+			b.Fatalf("exit %d, want %d (the history has blocking findings): %s", code, exitBlocking, stderr.String())
+		}
+	}
 }
