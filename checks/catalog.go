@@ -35,6 +35,76 @@ type Table struct {
 	// PartitionKey lists the key columns of a partitioned table
 	// (PARTITION BY … (col, …)); "" for an expression.
 	PartitionKey []string
+	// Stats is the table's size in a live database (--schema-dsn), nil
+	// when unknown: the migrations created the table, or no database was
+	// read. Size-aware rules read it; it follows the table through
+	// renames and is dropped with it.
+	Stats *TableStats
+}
+
+// TableStats is what a live database says of a table's size, read from
+// its statistics (pg_class, pg_table_size, pg_indexes_size): enough for a
+// verdict that depends on size (a rewrite of 10 rows is not an outage; of
+// 100 GB it is). The figures are estimates as of the last VACUUM or
+// ANALYZE.
+type TableStats struct {
+	// Bytes is pg_table_size: heap, TOAST, free space and visibility maps.
+	Bytes int64
+	// IndexBytes is pg_indexes_size: every index of the table.
+	IndexBytes int64
+	// Rows is pg_class.reltuples, the planner's row estimate; -1 when
+	// the table was never vacuumed or analysed (PostgreSQL 14+ says -1).
+	Rows int64
+}
+
+// String renders the stats for a finding: "2.3 GB, ~41,000,000 rows".
+func (s TableStats) String() string {
+	out := FormatBytes(s.Bytes)
+	if s.Rows >= 0 {
+		out += ", ~" + groupDigits(s.Rows) + " rows"
+	} else {
+		out += ", rows unknown (never analysed)"
+	}
+	return out
+}
+
+// FormatBytes renders a byte count with a binary unit (kB, MB, GB, TB, as
+// pg_size_pretty does).
+func FormatBytes(n int64) string {
+	units := []string{"bytes", "kB", "MB", "GB", "TB", "PB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[i]
+}
+
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// SetStats records the live size of the table named by rv; false when
+// the catalog does not know the table.
+func (c *Catalog) SetStats(rv *pg_query.RangeVar, s TableStats) bool {
+	t := c.Table(rv)
+	if t == nil {
+		return false
+	}
+	t.Stats = &s
+	return true
 }
 
 // Column is one column of a Table.

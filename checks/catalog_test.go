@@ -3,6 +3,8 @@ package checks
 import (
 	"testing"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
 	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
@@ -48,5 +50,37 @@ func TestCatalogIndexTable(t *testing.T) {
 				t.Errorf("IndexTable(%q) = %q, want %q", tt.index, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestTableStats(t *testing.T) {
+	t.Parallel()
+	cat := NewCatalog()
+	apply := func(sql string) {
+		f := sqlparse.ParseFile("m.sql", []byte(sql), sqlparse.Options{})
+		for _, st := range f.Statements {
+			if st.Err != nil {
+				t.Fatalf("parse %q: %v", st.Text, st.Err)
+			}
+			cat.apply(st.Node)
+		}
+	}
+	apply("CREATE TABLE public.orders (id bigint PRIMARY KEY)")
+	if cat.SetStats(&pg_query.RangeVar{Relname: "missing"}, TableStats{}) {
+		t.Fatal("stats set on an unknown table")
+	}
+	if !cat.SetStats(&pg_query.RangeVar{Schemaname: "public", Relname: "orders"}, TableStats{Bytes: 5 << 30, IndexBytes: 1 << 30, Rows: 41_000_000}) {
+		t.Fatal("stats not set on public.orders")
+	}
+	apply("ALTER TABLE orders RENAME TO purchases")
+	tb := cat.Table(&pg_query.RangeVar{Relname: "purchases"})
+	if tb == nil || tb.Stats == nil {
+		t.Fatal("stats lost by the rename")
+	}
+	if got, want := tb.Stats.String(), "5.0 GB, ~41,000,000 rows"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got := (TableStats{Bytes: 8192, Rows: -1}).String(); got != "8.0 kB, rows unknown (never analysed)" {
+		t.Errorf("String() = %q", got)
 	}
 }

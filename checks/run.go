@@ -73,6 +73,11 @@ func (r *Runner) File(f *sqlparse.File) []Finding {
 	return out
 }
 
+// Catalog is the schema the runner carries from file to file: what the
+// schema files and the files checked or learned so far built. Seed it
+// (SetStats) before the first file; rules see it as Pass.State.Catalog.
+func (r *Runner) Catalog() *Catalog { return r.cat }
+
 // Learn records what a file does to the schema without checking it: a
 // caller that reports only on some files (the files a merge request
 // changes) passes the others here, in run order, so that rules know the
