@@ -3,6 +3,7 @@ package sqlparse
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"sort"
 	"unicode/utf8"
 )
@@ -273,6 +274,11 @@ type Options struct {
 	// it then splits files on semicolons and runs each statement on its
 	// own, outside any transaction.
 	MultiStatement bool
+	// FS, when set, is the file system Load and Each read paths from
+	// (fs.FS paths: slash-separated, unrooted); nil is the operating
+	// system's. A review of a merge request reads the repository's files
+	// at its head commit this way, under their repository paths.
+	FS fs.FS
 }
 
 // hint is what Load knows about a file beyond its name and content: its

@@ -73,7 +73,7 @@ func ParseContent(path string, src []byte, opts Options) (*File, error) {
 	h := j.hint
 	h.skip = "" // the content is given: a verify script is parsed all the same
 	if j.conf != "" {
-		conf, err := os.ReadFile(j.conf)
+		conf, err := readAll(opts, j.conf)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", j.conf, err)
 		}
@@ -127,7 +127,7 @@ func (j loadJob) load(opts Options) (*File, error) {
 	if opts.MaxFileSize > 0 {
 		max = opts.MaxFileSize
 	}
-	src, size, err := readFileMax(j.path, max, j.regular)
+	src, size, err := readMax(opts, j.path, max, j.regular)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (j loadJob) load(opts Options) (*File, error) {
 		return parseFile(j.path, nil, opts, h), nil
 	}
 	if j.conf != "" {
-		conf, err := os.ReadFile(j.conf)
+		conf, err := readAll(opts, j.conf)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", j.conf, err)
 		}
@@ -148,7 +148,7 @@ func (j loadJob) load(opts Options) (*File, error) {
 
 // collect lists the files one path argument stands for, in order.
 func collect(p string, opts Options) ([]loadJob, error) {
-	info, err := os.Stat(p)
+	info, err := stat(opts, p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("path %s does not exist", p)
@@ -178,8 +178,8 @@ func explicitFile(p string, opts Options) loadJob {
 				break
 			}
 			kind := filepath.Base(d)
-			if (kind == "deploy" || kind == "revert" || kind == "verify") && fileExists(filepath.Join(parent, "sqitch.plan")) {
-				j.hint = sqitchHint(kind, strings.TrimSuffix(filepath.ToSlash(rel), ".sql"), parent)
+			if (kind == "deploy" || kind == "revert" || kind == "verify") && fileExists(opts, filepath.Join(parent, "sqitch.plan")) {
+				j.hint = sqitchHint(opts, kind, strings.TrimSuffix(filepath.ToSlash(rel), ".sql"), parent)
 				if kind == "verify" {
 					j.hint.skip = "sqitch verify script: it checks a deployment and changes nothing"
 				}
@@ -189,25 +189,25 @@ func explicitFile(p string, opts Options) loadJob {
 			d = parent
 		}
 	}
-	if fileExists(p + ".conf") {
+	if fileExists(opts, p+".conf") {
 		j.conf = p + ".conf"
 	}
 	return j
 }
 
-func fileExists(p string) bool {
-	info, err := os.Stat(p)
+func fileExists(opts Options, p string) bool {
+	info, err := stat(opts, p)
 	return err == nil && !info.IsDir()
 }
 
 // sqitchHint describes a sqitch script; its version is the change's
 // position in the plan.
-func sqitchHint(kind, change, projectDir string) hint {
+func sqitchHint(opts Options, kind, change, projectDir string) hint {
 	h := hint{framework: FrameworkSqitch, part: PartUp}
 	if kind == "revert" {
 		h.part = PartDown
 	}
-	plan, err := readSqitchPlan(filepath.Join(projectDir, "sqitch.plan"))
+	plan, err := readSqitchPlan(opts, filepath.Join(projectDir, "sqitch.plan"))
 	if err == nil {
 		for i, c := range plan {
 			if c.script == change {
@@ -229,7 +229,7 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 	// found, the only other files the walk needs to know of.
 	confs := map[string]bool{}
 	n := 0
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := walk(opts, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("walk %s: %w", p, err)
 		}
@@ -238,7 +238,7 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 			if p != root && (strings.HasPrefix(name, ".") || name == "node_modules") {
 				return filepath.SkipDir
 			}
-			if (opts.Framework == FrameworkAuto || opts.Framework == FrameworkSqitch) && fileExists(filepath.Join(p, "sqitch.plan")) {
+			if (opts.Framework == FrameworkAuto || opts.Framework == FrameworkSqitch) && fileExists(opts, filepath.Join(p, "sqitch.plan")) {
 				dirs = append(dirs, &dirFiles{dir: "sqitch:" + p})
 				return filepath.SkipDir
 			}
@@ -251,7 +251,7 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 		if !strings.EqualFold(filepath.Ext(name), ".sql") || !d.Type().IsRegular() {
 			return nil
 		}
-		if dump, err := isSchemaDump(p, name); err != nil {
+		if dump, err := isSchemaDump(opts, p, name); err != nil {
 			return err
 		} else if dump {
 			return nil
@@ -350,11 +350,11 @@ func joinName(dir, name string) string {
 // migrations rather than a migration: dbmate writes db/schema.sql and
 // Rails db/structure.sql with pg_dump, whose output starts with
 // "-- PostgreSQL database dump".
-func isSchemaDump(p, name string) (bool, error) {
+func isSchemaDump(opts Options, p, name string) (bool, error) {
 	if name != "schema.sql" && name != "structure.sql" {
 		return false, nil
 	}
-	head, err := readHead(p, 512)
+	head, err := readHead(opts, p, 512)
 	if err != nil {
 		return false, err
 	}
@@ -428,7 +428,7 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 			if e.fw != FrameworkAuto {
 				continue
 			}
-			head, err := readHead(filepath.Join(dir, e.name), 16<<10)
+			head, err := readHead(opts, filepath.Join(dir, e.name), 16<<10)
 			if err != nil {
 				return nil, err
 			}
@@ -447,8 +447,8 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 }
 
 // readHead reads up to n bytes of a file.
-func readHead(p string, n int64) ([]byte, error) {
-	fh, err := os.Open(p)
+func readHead(opts Options, p string, n int64) ([]byte, error) {
+	fh, err := open(opts, p)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
@@ -475,8 +475,8 @@ type sqitchChange struct {
 // are pragmas, with @ tags, with # comments. A change listed again after
 // a tag was reworked: its earlier deploy scripts are named name@tag.sql,
 // after the first tag that follows the earlier entry.
-func readSqitchPlan(p string) ([]sqitchChange, error) {
-	data, err := os.ReadFile(p)
+func readSqitchPlan(opts Options, p string) ([]sqitchChange, error) {
+	data, err := readAll(opts, p)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
@@ -532,7 +532,7 @@ func readSqitchPlan(p string) ([]sqitchChange, error) {
 // scripts the plan does not list are returned as not analysed, since
 // sqitch would never run them.
 func sqitchProject(dir string, opts Options) ([]loadJob, error) {
-	plan, err := readSqitchPlan(filepath.Join(dir, "sqitch.plan"))
+	plan, err := readSqitchPlan(opts, filepath.Join(dir, "sqitch.plan"))
 	if err != nil {
 		return nil, err
 	}
@@ -542,7 +542,7 @@ func sqitchProject(dir string, opts Options) ([]loadJob, error) {
 		for _, kind := range []string{"deploy", "revert"} {
 			p := filepath.Join(dir, kind, filepath.FromSlash(c.script)+".sql")
 			listed[p] = true
-			if !fileExists(p) {
+			if !fileExists(opts, p) {
 				continue
 			}
 			h := hint{framework: FrameworkSqitch, part: PartUp, version: strconv.Itoa(i + 1)}
@@ -556,7 +556,7 @@ func sqitchProject(dir string, opts Options) ([]loadJob, error) {
 		}
 	}
 	deployDir := filepath.Join(dir, "deploy")
-	err = filepath.WalkDir(deployDir, func(p string, d fs.DirEntry, err error) error {
+	err = walk(opts, deployDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p == deployDir {
 				return nil

@@ -340,7 +340,7 @@ func TestReadSqitchPlan(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sqitch.plan"), []byte(plan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := readSqitchPlan(filepath.Join(dir, "sqitch.plan"))
+	got, err := readSqitchPlan(Options{}, filepath.Join(dir, "sqitch.plan"))
 	if err != nil {
 		t.Fatal(err)
 	}
