@@ -152,7 +152,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return exitError
 	}
 
-	req := review.Request{Config: cfg}
+	req := review.Request{Config: cfg, Schema: cfg.Schema}
 	for _, p := range paths {
 		if p != "-" {
 			req.Paths = append(req.Paths, p)

@@ -34,6 +34,8 @@ const FileName = ".pgai.yml"
 //	assume_in_transaction: false
 //	assume_lock_timeout: false
 //	session_timezone: UTC
+//	schema: db/structure.sql  # baseline schema read before the migrations
+//	inline: blocking          # MR threads for: blocking (default), warning, all
 type File struct {
 	PGVersion              string            `yaml:"pg_version"`
 	Framework              string            `yaml:"framework"`
@@ -47,6 +49,8 @@ type File struct {
 	AssumeStatementTimeout bool              `yaml:"assume_statement_timeout"`
 	SessionTimeZone        string            `yaml:"session_timezone"`
 	MaxFileSize            int64             `yaml:"max_file_size"`
+	Schema                 string            `yaml:"schema"`
+	Inline                 string            `yaml:"inline"`
 }
 
 // Config is the resolved configuration of a review.
@@ -58,7 +62,21 @@ type Config struct {
 	Paths    []string
 	Parse    sqlparse.Options
 	Settings checks.Settings
+	// Schema is a baseline schema file (pg_dump output or plain DDL) read
+	// before the migrations; "" when none is configured.
+	Schema string
+	// Inline says which findings of a merge request get an inline
+	// thread: InlineBlocking (the default), InlineWarning or InlineAll;
+	// the others are listed in the summary note only.
+	Inline string
 }
+
+// The values of the inline key.
+const (
+	InlineBlocking = "blocking"
+	InlineWarning  = "warning"
+	InlineAll      = "all"
+)
 
 // Find looks for .pgai.yml in dir and its parents, stopping at the root
 // of a git repository. It returns "" when there is none.
@@ -139,6 +157,20 @@ func (c *Config) apply(f *File) error {
 			p = filepath.Join(c.Dir, p)
 		}
 		c.Paths = append(c.Paths, p)
+	}
+	if f.Schema != "" {
+		c.Schema = f.Schema
+		if c.Dir != "" && !filepath.IsAbs(f.Schema) {
+			c.Schema = filepath.Join(c.Dir, f.Schema)
+		}
+	}
+	switch f.Inline {
+	case "":
+		c.Inline = InlineBlocking
+	case InlineBlocking, InlineWarning, InlineAll:
+		c.Inline = f.Inline
+	default:
+		errs = append(errs, fmt.Errorf("inline: %q: want blocking, warning or all", f.Inline))
 	}
 	ids := make([]string, 0, len(f.Rules))
 	for id := range f.Rules {

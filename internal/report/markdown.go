@@ -5,149 +5,329 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gitlab.com/pgai/reviewer/checks"
 )
 
-// MarkdownOptions control the MR comment body.
+// MarkdownOptions control the summary note (and `reviewer check --format
+// markdown`). Every hook is optional.
 type MarkdownOptions struct {
 	// Commit is the reviewed commit (shown at the bottom).
 	Commit string
 	// CommitURL links the commit, when known.
 	CommitURL string
-	// Marker is a hidden HTML comment put first, so a bot can find its
-	// own note again.
+	// Marker is hidden HTML put first (the bot finds its note by it).
 	Marker string
-	// MaxFindings caps the detailed list (GitLab notes are limited to
-	// 1,000,000 characters); 0 means 200.
-	MaxFindings int
+	// Thread returns the link to a finding's inline thread, "" for none.
+	// A finding with a thread has its why and fix there, so the summary
+	// does not repeat them.
+	Thread func(checks.Finding) string
+	// Explain returns an explanation of a finding (e.g. written by the
+	// LLM), "" for none; it is shown collapsed under the table.
+	Explain func(checks.Finding) string
+	// EvidenceURL links the full evidence (every measurement, every
+	// statement), "" for none.
+	EvidenceURL string
+	// Since compares with the last review, nil for the first one.
+	Since *Since
+	// CloneSource names what the clone was made from, for the line
+	// "Measured on a clone of …" (when the report holds measurements).
+	CloneSource string
+	// CloneHelp says how to turn measurements on, for the line "Static
+	// checks only (no clone configured — …)".
+	CloneHelp string
+	// MaxChars bounds the note (default 10,000): per-rule details, then
+	// table rows, are cut to fit.
+	MaxChars int
 }
+
+// Since is what changed since the last review.
+type Since struct {
+	Commit string
+	New    int
+	// Fixed lists the rules of the findings that are gone.
+	Fixed []string
+}
+
+// DefaultCloneHelp is the "how to enable" of static-only reviews.
+const DefaultCloneHelp = "run the reviewer with `--clone dblab` (DBLab Engine) or `--clone local` (a PostgreSQL copy) to measure locks and rewrites; see “Measuring on a clone” in the README"
 
 var severityIcon = map[checks.Severity]string{checks.Error: "🔴", checks.Warning: "🟠", checks.Info: "🔵"}
 
-// WriteMarkdown writes the body of the MR summary note: the verdict,
-// blocking findings and warnings first, a table per migration, the
-// measurements, and collapsible details with why, fix and docs.
+// WriteMarkdown writes the summary of a review: a verdict line, whether
+// anything was measured, what changed since the last review, one table of
+// the findings in migration order with a link to each one's thread, and
+// at most one collapsed why/fix per rule for the findings without a
+// thread.
 func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
-	if o.MaxFindings == 0 {
-		o.MaxFindings = 200
+	if o.MaxChars <= 0 {
+		o.MaxChars = 10000
 	}
+	findings := r.ReadingOrder()
+	var out string
+	for _, level := range []detailLevel{fullDetails, whyOnly, noDetails} {
+		rows := len(findings)
+		for {
+			out = renderMarkdown(r, o, findings, rows, level)
+			if len(out) <= o.MaxChars || rows == 0 {
+				break
+			}
+			rows -= max(1, (len(out)-o.MaxChars)/150)
+			rows = max(rows, 0)
+		}
+		if rows == len(findings) || level == noDetails {
+			break
+		}
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+type detailLevel int
+
+const (
+	fullDetails detailLevel = iota
+	whyOnly
+	noDetails
+)
+
+func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, rows int, level detailLevel) string {
 	var b strings.Builder
 	if o.Marker != "" {
 		b.WriteString(o.Marker + "\n")
 	}
 	s := r.Summary
-	switch {
-	case s.Blocking > 0:
-		fmt.Fprintf(&b, "### 🔴 pgai reviewer: %d blocking %s in %d migration %s\n\n", s.Blocking, plural(s.Blocking, "finding", "findings"), s.Files, plural(s.Files, "file", "files"))
-	case s.Errors+s.Warnings > 0:
-		fmt.Fprintf(&b, "### 🟠 pgai reviewer: no blocking findings, %d to look at\n\n", s.Errors+s.Warnings)
-	default:
-		fmt.Fprintf(&b, "### 🟢 pgai reviewer: no problems found\n\n")
-	}
-	fmt.Fprintf(&b, "%d files, %d statements · **%d errors**, %d warnings, %d infos", s.Files, s.Statements, s.Errors, s.Warnings, s.Infos)
-	if r.PGVersion != "" {
-		fmt.Fprintf(&b, " · PostgreSQL %s", r.PGVersion)
-	}
-	b.WriteString("\n\n")
-
-	sorted := r.SortedFindings()
-	var top []checks.Finding
-	for _, f := range sorted {
-		if f.Severity >= checks.Warning {
-			top = append(top, f)
+	blockingFiles := map[string]bool{}
+	for _, f := range findings {
+		if f.Blocking && !f.Refuted {
+			blockingFiles[f.Path] = true
 		}
 	}
-	if len(top) > 0 {
-		b.WriteString("| | rule | where | what |\n|---|---|---|---|\n")
-		for i, f := range top {
-			if i == o.MaxFindings {
-				fmt.Fprintf(&b, "| | | | … and %d more |\n", len(top)-i)
-				break
+	files := fmt.Sprintf("%d %s", s.Files, plural(s.Files, "migration", "migrations"))
+	switch {
+	case s.Blocking > 0:
+		fmt.Fprintf(&b, "### 🔴 pgai reviewer: %d blocking %s in %d of %s\n\n", s.Blocking, plural(s.Blocking, "finding", "findings"), len(blockingFiles), files)
+	case s.Errors+s.Warnings > 0:
+		fmt.Fprintf(&b, "### 🟠 pgai reviewer: no blocking findings in %s, %d to look at\n\n", files, s.Errors+s.Warnings)
+	default:
+		fmt.Fprintf(&b, "### 🟢 pgai reviewer: no problems found in %s\n\n", files)
+	}
+	if len(r.Measurements) > 0 {
+		src := ""
+		if o.CloneSource != "" {
+			src = " of `" + strings.ReplaceAll(o.CloneSource, "`", "'") + "`"
+		}
+		fmt.Fprintf(&b, "Measured on a clone%s: %d %s run.", src, len(r.Measurements), plural(len(r.Measurements), "statement", "statements"))
+	} else {
+		help := o.CloneHelp
+		if help == "" {
+			help = DefaultCloneHelp
+		}
+		fmt.Fprintf(&b, "Static checks only (no clone configured — %s).", help)
+	}
+	fmt.Fprintf(&b, " %d %s", s.Statements, plural(s.Statements, "statement", "statements"))
+	if s.Context > 0 {
+		fmt.Fprintf(&b, ", with the %d other %s of the history as context", s.Context, plural(s.Context, "migration", "migrations"))
+	}
+	if r.PGVersion != "" {
+		fmt.Fprintf(&b, ", PostgreSQL %s", r.PGVersion)
+	}
+	b.WriteString(".\n\n")
+	if o.Since != nil {
+		fmt.Fprintf(&b, "Since the last review (`%s`): %d new, %d fixed", shortSHA(o.Since.Commit), o.Since.New, len(o.Since.Fixed))
+		if len(o.Since.Fixed) > 0 {
+			b.WriteString(" (" + codeList(o.Since.Fixed) + ")")
+		}
+		b.WriteString(".\n\n")
+	}
+	thread := func(f checks.Finding) string {
+		if o.Thread == nil {
+			return ""
+		}
+		return o.Thread(f)
+	}
+	if len(findings) > 0 {
+		b.WriteString("| where | rule | severity | what | thread |\n|---|---|---|---|---|\n")
+		for _, f := range findings[:rows] {
+			sev := severityIcon[f.Severity] + " " + f.Severity.String()
+			if f.Blocking {
+				sev += ", blocking"
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | `%s:%d` | %s |\n", severityIcon[f.Severity], f.Rule, relPath(f.Path), f.Line, cell(f.Message))
+			what := firstLine(f.Message)
+			switch {
+			case f.Refuted:
+				sev = "🧪 refuted"
+				what = firstLine(f.Message)
+				if f.Measured != "" {
+					what += " — measured: " + firstLine(f.Measured)
+				}
+			case f.Measured != "" && thread(f) == "":
+				what += " — measured: " + firstLine(f.Measured)
+			}
+			link := ""
+			if u := thread(f); u != "" {
+				link = "[thread](" + u + ")"
+			}
+			fmt.Fprintf(&b, "| `%s:%d` | `%s` | %s | %s | %s |\n", relPath(f.Path), f.Line, f.Rule, sev, cell(what), link)
+		}
+		if rows < len(findings) {
+			fmt.Fprintf(&b, "| | | | … and %d more: run `reviewer check` on this branch for all | |\n", len(findings)-rows)
 		}
 		b.WriteString("\n")
 	}
-
-	// Per-migration table.
-	byPath := map[string][]checks.Finding{}
-	for _, f := range sorted {
-		byPath[f.Path] = append(byPath[f.Path], f)
-	}
-	if len(r.Files) > 0 {
-		b.WriteString("<details><summary>Migrations reviewed</summary>\n\n")
-		b.WriteString("| migration | framework | transaction | statements | errors | warnings | infos |\n|---|---|---|---|---|---|---|\n")
-		for _, f := range r.Files {
-			var e, wn, in int
-			for _, fd := range byPath[f.Path] {
-				switch fd.Severity {
-				case checks.Error:
-					e++
-				case checks.Warning:
-					wn++
-				default:
-					in++
-				}
+	if o.Explain != nil {
+		for _, f := range findings[:rows] {
+			if e := strings.TrimSpace(o.Explain(f)); e != "" {
+				fmt.Fprintf(&b, "<details><summary>Explanation of <code>%s</code> at <code>%s:%d</code></summary>\n\n%s\n\n</details>\n\n", f.Rule, relPath(f.Path), f.Line, e)
 			}
-			tx := "no"
-			if f.InTransaction {
-				tx = "yes"
-			}
-			if !f.Analysed {
-				tx = "not analysed: " + cell(f.SkippedReason)
-			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %d | %d | %d | %d |\n", relPath(f.Path), f.Framework, tx, f.Statements, e, wn, in)
 		}
-		b.WriteString("\n</details>\n\n")
 	}
-
-	if len(r.Measurements) > 0 {
-		b.WriteString(measurementsMarkdown(r))
+	if level != noDetails {
+		writeRuleDetails(&b, findings[:rows], thread, level)
 	}
-
-	if len(sorted) > 0 {
-		b.WriteString("<details><summary>Details: why, and how to fix</summary>\n\n")
-		for i, f := range sorted {
-			if i == o.MaxFindings {
-				fmt.Fprintf(&b, "… %d more findings not shown; run `reviewer check` locally for the full list.\n\n", len(sorted)-i)
-				break
-			}
-			b.WriteString(FindingMarkdown(f))
-			b.WriteString("\n")
-		}
-		b.WriteString("</details>\n\n")
-	}
+	var foot []string
 	if o.Commit != "" {
 		c := "`" + shortSHA(o.Commit) + "`"
 		if o.CommitURL != "" {
 			c = "[" + c + "](" + o.CommitURL + ")"
 		}
-		fmt.Fprintf(&b, "<sub>Reviewed commit %s. Findings come from deterministic rules%s; silence one with `-- pgai:ignore RULE-ID reason` above the statement.</sub>\n",
-			c, map[bool]string{true: " and measurements on a clone", false: ""}[len(r.Measurements) > 0])
+		foot = append(foot, "Reviewed commit "+c+".")
 	}
-	_, err := io.WriteString(w, NoQuickActions(b.String()))
-	return err
+	if o.EvidenceURL != "" {
+		foot = append(foot, "[Full evidence]("+o.EvidenceURL+").")
+	}
+	if len(findings) > 0 {
+		foot = append(foot, "Silence a finding with `-- pgai:ignore RULE-ID reason` above its statement.")
+	}
+	if len(foot) > 0 {
+		b.WriteString("<sub>" + strings.Join(foot, " ") + "</sub>\n")
+	}
+	return NoQuickActions(b.String())
 }
 
-// FindingMarkdown renders one finding: what, why, fix, docs and evidence.
-// MR inline discussions use it too.
-func FindingMarkdown(f checks.Finding) string {
+// writeRuleDetails writes one collapsed why/fix per rule, for the
+// findings that have no thread (a thread says it already). Refuted
+// findings have no fix.
+func writeRuleDetails(b *strings.Builder, findings []checks.Finding, thread func(checks.Finding) string, level detailLevel) {
+	var rules []string
+	byRule := map[string][]checks.Finding{}
+	for _, f := range findings {
+		if thread(f) != "" || f.Refuted {
+			continue
+		}
+		if _, ok := byRule[f.Rule]; !ok {
+			rules = append(rules, f.Rule)
+		}
+		byRule[f.Rule] = append(byRule[f.Rule], f)
+	}
+	for _, rule := range rules {
+		fs := byRule[rule]
+		fmt.Fprintf(b, "<details><summary><code>%s</code>: why, and how to fix</summary>\n\n", rule)
+		if why := fs[0].Why; why != "" {
+			fmt.Fprintf(b, "**Why:** %s\n\n", why)
+		}
+		if level == fullDetails {
+			// One fix per distinct text, with the places it is for.
+			var order []string
+			where := map[string][]string{}
+			for _, f := range fs {
+				if f.Fix == "" {
+					continue
+				}
+				if _, ok := where[f.Fix]; !ok {
+					order = append(order, f.Fix)
+				}
+				where[f.Fix] = append(where[f.Fix], fmt.Sprintf("`%s:%d`", relPath(f.Path), f.Line))
+			}
+			for _, fix := range order {
+				fmt.Fprintf(b, "**Fix** (%s): %s\n\n", strings.Join(where[fix], ", "), FencedSQL(fix))
+			}
+		}
+		if d := fs[0].DocsURL; d != "" {
+			fmt.Fprintf(b, "📖 %s\n\n", d)
+		}
+		b.WriteString("</details>\n\n")
+	}
+}
+
+// ThreadOptions control an inline thread's body.
+type ThreadOptions struct {
+	// Suggestion is a GitLab suggestion block applying the fix, "" none.
+	Suggestion string
+	// Measured says the review ran on a clone (a finding without a
+	// measurement was then not observed there).
+	Measured bool
+	// Explanation is an optional explanation (e.g. by the LLM), shown
+	// collapsed.
+	Explanation string
+}
+
+// ThreadMarkdown renders the inline thread of one finding: what, why, the
+// measurement that is evidence for it, the fix (as a one-click
+// suggestion when there is one) and the docs. It is the only place the
+// finding's why and fix appear on the MR.
+func ThreadMarkdown(f checks.Finding, o ThreadOptions) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s **%s** `%s` at `%s:%d`: %s\n\n", severityIcon[f.Severity], f.Severity, f.Rule, relPath(f.Path), f.Line, f.Message)
+	if f.Refuted {
+		fmt.Fprintf(&b, "🧪 **refuted** `%s`: %s\n\n", f.Rule, f.Message)
+		if f.Measured != "" {
+			fmt.Fprintf(&b, "**Measured on the clone:** %s\n", f.Measured)
+		}
+		return NoQuickActions(b.String())
+	}
+	sev := f.Severity.String()
+	if f.Blocking {
+		sev += ", blocking"
+	}
+	fmt.Fprintf(&b, "%s **%s** `%s`: %s\n\n", severityIcon[f.Severity], sev, f.Rule, f.Message)
 	if f.Why != "" {
 		fmt.Fprintf(&b, "**Why:** %s\n\n", f.Why)
 	}
-	if len(f.Evidence) > 0 {
-		fmt.Fprintf(&b, "**Measured:** %s\n\n", evidenceLine(f.Evidence))
+	if f.Measured != "" {
+		fmt.Fprintf(&b, "**Measured on the clone:** %s\n\n", f.Measured)
+	}
+	if o.Suggestion != "" {
+		b.WriteString("**Suggested change** (apply it from this thread):\n\n" + o.Suggestion + "\n\n")
 	}
 	if f.Fix != "" {
 		fmt.Fprintf(&b, "**Fix:** %s\n\n", FencedSQL(f.Fix))
+	}
+	if o.Explanation != "" {
+		fmt.Fprintf(&b, "<details><summary>Explanation</summary>\n\n%s\n\n</details>\n\n", strings.TrimSpace(o.Explanation))
 	}
 	if f.DocsURL != "" {
 		fmt.Fprintf(&b, "📖 %s\n", f.DocsURL)
 	}
 	return NoQuickActions(b.String())
+}
+
+// FindingMarkdown renders one finding on its own (the thread body without
+// a suggestion).
+func FindingMarkdown(f checks.Finding) string { return ThreadMarkdown(f, ThreadOptions{}) }
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	const max = 200
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func codeList(xs []string) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = "`" + x + "`"
+	}
+	return strings.Join(out, ", ")
 }
 
 // FencedSQL turns the 4-space indented SQL blocks of a fix text into
@@ -180,49 +360,28 @@ func FencedSQL(fix string) string {
 	return strings.Join(out, "\n")
 }
 
-func measurementsMarkdown(r *Report) string {
-	var b strings.Builder
-	b.WriteString("#### Measured on a clone\n\n")
-	b.WriteString("| statement | duration | locks held (what they block) | rewrite | rows |\n|---|---|---|---|---|\n")
-	for _, m := range r.Measurements {
-		var locks []string
-		for _, l := range m.Locks {
-			locks = append(locks, fmt.Sprintf("%s on `%s` %s (blocks %s)", l.Mode, l.Relation, ms(l.HeldMS), blocksText(l.Blocks)))
-		}
-		rw := "no"
-		if len(m.Rewritten) > 0 {
-			rw = "**yes**: " + strings.Join(m.Rewritten, ", ")
-		}
-		rows := ""
-		if m.Rows >= 0 {
-			rows = fmt.Sprint(m.Rows)
-		}
-		what := fmt.Sprintf("`%s:%d`", relPath(m.Path), m.Line)
-		if m.Error != "" {
-			what += " ❌ " + cell(m.SQLState+" "+m.Error)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", what, ms(m.DurationMS), strings.Join(locks, "<br>"), rw, rows)
-	}
-	b.WriteString("\n")
-	return b.String()
-}
-
-func ms(v float64) string {
-	if v >= 1000 {
-		return fmt.Sprintf("%.2f s", v/1000)
-	}
-	return fmt.Sprintf("%.1f ms", v)
-}
-
 // NoQuickActions makes sure no line starts with "/": GitLab would run it
-// as a quick action (e.g. /merge) when the bot posts the note.
+// as a quick action (e.g. /merge) when the bot posts the note. Lines in
+// fenced code blocks are left alone (GitLab runs no quick action there,
+// and a suggestion block must keep the exact text).
 func NoQuickActions(s string) string {
 	if !strings.Contains(s, "/") {
 		return s
 	}
 	lines := strings.Split(s, "\n")
+	fence := ""
 	for i, l := range lines {
-		if strings.HasPrefix(l, "/") {
+		if t := strings.TrimLeft(l, " "); strings.HasPrefix(t, "```") {
+			n := len(t) - len(strings.TrimLeft(t, "`"))
+			switch {
+			case fence == "":
+				fence = t[:n]
+			case strings.TrimRight(t, " ") == strings.Repeat("`", n) && n >= len(fence):
+				fence = ""
+			}
+			continue
+		}
+		if fence == "" && strings.HasPrefix(l, "/") {
 			lines[i] = " " + l
 		}
 	}

@@ -49,6 +49,10 @@ type Summary struct {
 	Warnings   int `json:"warnings"`
 	Infos      int `json:"infos"`
 	Blocking   int `json:"blocking"`
+	// Context counts the files read before or around the reported ones
+	// for their schema and order, but not reported (a merge request's
+	// earlier migrations).
+	Context int `json:"context_files,omitempty"`
 }
 
 // New builds a report from the files and findings of a run.
@@ -120,6 +124,38 @@ func (r *Report) SortedFindings() []checks.Finding {
 			return a.Path < b.Path
 		}
 		return a.Line < b.Line
+	})
+	return out
+}
+
+// ReadingOrder returns the findings in the order the migrations run
+// (the order of r.Files, numeric for numbered files), by line within a
+// file.
+func (r *Report) ReadingOrder() []checks.Finding {
+	rank := make(map[string]int, len(r.Files))
+	for i, f := range r.Files {
+		if _, ok := rank[f.Path]; !ok {
+			rank[f.Path] = i
+		}
+	}
+	out := append([]checks.Finding(nil), r.Findings...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Path != b.Path {
+			ra, oka := rank[a.Path]
+			rb, okb := rank[b.Path]
+			switch {
+			case oka && okb:
+				return ra < rb
+			case oka != okb:
+				return oka
+			}
+			return sqlparse.NaturalCompare(a.Path, b.Path) < 0
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Rule < b.Rule
 	})
 	return out
 }

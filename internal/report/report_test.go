@@ -44,13 +44,11 @@ func TestMarkdown(t *testing.T) {
 	md := b.String()
 	for _, want := range []string{
 		"<!-- pgai-reviewer:summary -->\n",
-		"1 blocking finding",
-		"`index-create-nonconcurrent`",
+		"1 blocking finding in 1 of 2 migrations",
+		"Measured on a clone: 1 statement run.",
+		"| `db/V1__a.sql:2` | `index-create-nonconcurrent` | 🔴 error, blocking |",
 		"```sql\nCREATE INDEX CONCURRENTLY i ON t (x);\n```",
-		"ShareLock on `t` 1.50 s (blocks writes)",
-		"not analysed: file is 6000000 bytes",
 		"Reviewed commit `0123456789ab`",
-		"**Measured:** rows=12",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

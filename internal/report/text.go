@@ -105,7 +105,9 @@ func (t *TextWriter) Finding(f checks.Finding) {
 	if f.Fix != "" {
 		writeIndented(b, "  ", "fix: ", f.Fix)
 	}
-	if len(f.Evidence) > 0 {
+	if f.Measured != "" {
+		writeIndented(b, "  ", "measured: ", f.Measured)
+	} else if len(f.Evidence) > 0 {
 		writeIndented(b, "  ", "measured: ", evidenceLine(f.Evidence))
 	}
 	if f.DocsURL != "" {

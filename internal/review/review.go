@@ -7,9 +7,11 @@ package review
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"strings"
+	"testing/fstest"
 
 	"gitlab.com/pgai/reviewer/checks"
 	"gitlab.com/pgai/reviewer/dblab"
@@ -46,7 +48,8 @@ type Request struct {
 	// Parsed are files already read and parsed (e.g. standard input); they
 	// are checked after the files of Paths or Sources.
 	Parsed []*sqlparse.File
-	// Sources are in-memory files (used instead of Paths when set).
+	// Sources are in-memory files (used instead of Paths and FS when
+	// set).
 	Sources []Source
 	// Changed, when set, limits the report to these paths (relative, as in
 	// Sources): the other files are read only for ordering and context.
@@ -68,8 +71,16 @@ type Request struct {
 	// It is ignored when an Experimenter is set (the experiment needs
 	// all findings at the end).
 	OnFile func(report.File, []checks.Finding) error
-
-	rel func(string) string // maps scratch paths of Sources back
+	// FS, when set, holds the files: Paths are then paths in it
+	// (slash-separated, relative to its root), as are Changed and Added.
+	// A merge request's files fetched from GitLab, a checkout or a folder
+	// are all reviewed this way, under their repository paths.
+	FS fs.FS
+	// Schema, when set, is a schema file (pg_dump output such as
+	// structure.sql, or plain DDL) read before the migrations: the
+	// schema it declares is known to the rules, nothing in it is
+	// reported. A path in FS when FS is set.
+	Schema string
 }
 
 // Run reviews the migrations of a request. Files are parsed concurrently
@@ -86,18 +97,16 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	}
 	paths := req.Paths
 	if len(req.Sources) > 0 {
-		dir, err := writeSources(req.Sources)
+		fsys, err := sourcesFS(req.Sources)
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir)
-		paths = []string{dir}
-		base := dir
-		req.rel = func(p string) string {
-			if rel, err := filepath.Rel(base, p); err == nil {
-				return filepath.ToSlash(rel)
-			}
-			return p
+		req.FS, paths = fsys, []string{"."}
+	}
+	if req.FS != nil {
+		cfg = withFS(cfg, req.FS)
+		if len(paths) == 0 {
+			paths = []string{"."}
 		}
 	}
 	keep := map[string]bool{}
@@ -112,6 +121,7 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	var counts report.Summary
 	type seen struct{ path, framework string }
 	var newFiles []seen // added files not yet followed by an existing one
+	learned := 0
 	var (
 		runner   = checks.NewRunner(cfg.Settings)
 		files    []report.File
@@ -124,7 +134,14 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			if added[norm] {
 				newFiles = append(newFiles, seen{f.Path, string(f.Framework)})
 			} else if f.Analysed {
+				// An existing file run after an added one of its directory
+				// (migration tools order the files of one directory).
+				rest := newFiles[:0]
 				for _, n := range newFiles {
+					if path.Dir(filepath.ToSlash(n.path)) != path.Dir(norm) {
+						rest = append(rest, n)
+						continue
+					}
 					if fd, ok := checks.NonLinearHistory(n.path, n.framework, f.Path, cfg.Settings.FailOn); ok && ruleOn(cfg, fd.Rule) {
 						if sev, ok := cfg.Settings.Severity[fd.Rule]; ok {
 							fd.Severity, fd.Blocking = sev, sev >= cfg.Settings.FailOn
@@ -132,11 +149,12 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 						findings = append(findings, fd)
 					}
 				}
-				newFiles = nil
+				newFiles = rest
 			}
 		}
 		if len(keep) > 0 && !keep[norm] {
 			runner.Learn(f) // unchanged: not reported, but its schema counts
+			learned++
 			return nil
 		}
 		rf := report.FileOf(f)
@@ -152,17 +170,14 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 		}
 		return nil
 	}
+	if req.Schema != "" {
+		if err := learnSchema(cfg, runner, req.Schema); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if len(paths) > 0 {
 		err = sqlparse.Each(ctx, paths, cfg.Parse, func(f *sqlparse.File) error {
-			if req.rel != nil {
-				f.Path = req.rel(f.Path)
-				for _, st := range f.Statements {
-					if st.Err != nil {
-						st.Err.Path = f.Path
-					}
-				}
-			}
 			return visit(f)
 		})
 	}
@@ -198,6 +213,7 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	if stream {
 		rep.Summary.Errors, rep.Summary.Warnings, rep.Summary.Infos, rep.Summary.Blocking = counts.Errors, counts.Warnings, counts.Infos, counts.Blocking
 	}
+	rep.Summary.Context = learned
 	rep.PGVersion = cfg.Settings.PGVersion.String()
 	rep.Commit = req.Commit
 	return rep, nil
@@ -208,29 +224,39 @@ func ruleOn(cfg *config.Config, id string) bool {
 	return !cfg.Settings.Disabled[id]
 }
 
-// writeSources writes in-memory files to a scratch directory, so that they
-// are discovered and ordered exactly as files on disk. The caller removes
-// the directory.
-func writeSources(srcs []Source) (string, error) {
-	dir, err := os.MkdirTemp("", "pgai-review-")
+// sourcesFS holds in-memory files as a file system, under their paths.
+func sourcesFS(srcs []Source) (fs.FS, error) {
+	m := fstest.MapFS{}
+	for _, src := range srcs {
+		p := path.Clean(filepath.ToSlash(src.Path))
+		if !fs.ValidPath(p) || p == "." {
+			return nil, fmt.Errorf("source path %q escapes the repository", src.Path)
+		}
+		m[p] = &fstest.MapFile{Data: src.Content, Mode: 0o644}
+	}
+	return m, nil
+}
+
+// withFS returns a copy of cfg whose parser reads from fsys.
+func withFS(cfg *config.Config, fsys fs.FS) *config.Config {
+	c := *cfg
+	c.Parse.FS = fsys
+	return &c
+}
+
+// learnSchema parses the baseline schema file and teaches its schema to
+// the runner.
+func learnSchema(cfg *config.Config, runner *checks.Runner, p string) error {
+	var b []byte
+	var err error
+	if cfg.Parse.FS != nil {
+		b, err = fs.ReadFile(cfg.Parse.FS, p)
+	} else {
+		b, err = os.ReadFile(p)
+	}
 	if err != nil {
-		return "", fmt.Errorf("scratch dir: %w", err)
+		return fmt.Errorf("read schema file: %w", err)
 	}
-	for _, s := range srcs {
-		rel := filepath.Clean(filepath.FromSlash(s.Path))
-		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("source path %q escapes the repository", s.Path)
-		}
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("scratch dir: %w", err)
-		}
-		if err := os.WriteFile(p, s.Content, 0o644); err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("scratch file: %w", err)
-		}
-	}
-	return dir, nil
+	runner.Learn(sqlparse.ParseFile(p, b, cfg.Parse))
+	return nil
 }
