@@ -7,10 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -139,7 +140,7 @@ func ciMain(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		exp = r
 	}
-	rep, noteURL, err := ciReview(ctx, env, !*noPost, exp, logger, stderr)
+	rep, noteURL, err := ciReview(ctx, env, !*noPost, exp, clone.source(), logger, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "reviewer ci: %v\n", err)
 		return exitError
@@ -166,14 +167,14 @@ func ciMain(ctx context.Context, args []string, getenv func(string) string, stdo
 }
 
 // ciReview reviews through the MR (posting) when it can, else locally.
-func ciReview(ctx context.Context, env ciEnv, post bool, exp review.Experimenter, logger *slog.Logger, stderr io.Writer) (*report.Report, string, error) {
-	files := mrreview.DirFiles(env.projectDir)
+func ciReview(ctx context.Context, env ciEnv, post bool, exp review.Experimenter, cloneSource string, logger *slog.Logger, stderr io.Writer) (*report.Report, string, error) {
+	files := mrreview.Checkout(env.projectDir)
 	if post && env.canPost() {
 		gl, err := gitlab.New(gitlab.Options{BaseURL: env.serverURL, Token: env.token.reveal(), Logger: logger, CreateRetryWait: 2 * time.Second})
 		if err != nil {
 			return nil, "", err
 		}
-		rev := mrreview.New(mrreview.Options{GitLab: gl, Logger: logger, Experimenter: exp, NoStatus: true})
+		rev := mrreview.New(mrreview.Options{GitLab: gl, Logger: logger, Experimenter: exp, CloneSource: cloneSource, NoStatus: true})
 		res, err := rev.Run(ctx, review.Job{ProjectID: env.projectID, MRIID: env.mrIID, HeadSHA: env.headSHA}, files)
 		if err != nil {
 			return nil, "", fmt.Errorf("review merge request !%d: %w", env.mrIID, err)
@@ -196,62 +197,69 @@ func ciReview(ctx context.Context, env ciEnv, post bool, exp review.Experimenter
 	return rep, "", err
 }
 
-// localCIReview reviews the changed migrations of the checkout: those git
-// reports changed since the MR's diff base, or every migration under the
-// configured paths when there is no base.
+// localCIReview reviews the changed migrations of the checkout as the
+// merge-request review does (every migration of their directories as
+// context): those git reports changed since the MR's diff base, or every
+// migration under the configured paths when there is no base.
 func localCIReview(ctx context.Context, env ciEnv, exp review.Experimenter) (*report.Report, error) {
-	cfgPath := filepath.Join(env.projectDir, config.FileName)
-	if _, err := os.Stat(cfgPath); err != nil {
-		cfgPath = ""
-	}
-	cfg, err := config.Load(cfgPath)
+	src := mrreview.Checkout(env.projectDir)
+	cfg, err := config.Load("")
 	if err != nil {
 		return nil, err
 	}
-	var paths, changedPaths, addedPaths []string
-	if env.diffBase != "" {
-		changed, err := gitChanged(ctx, env.projectDir, env.diffBase, "AMR")
-		if err != nil {
+	if b, err := src.ReadFile(ctx, config.FileName); err == nil {
+		if cfg, err = config.Parse(config.FileName, b); err != nil {
 			return nil, err
 		}
-		added, err := gitChanged(ctx, env.projectDir, env.diffBase, "A")
-		if err != nil {
-			return nil, err
-		}
-		dirs := map[string]bool{}
-		for _, p := range changed {
-			if mrreview.IsMigration(p, cfg) {
-				full := filepath.Join(env.projectDir, filepath.FromSlash(p))
-				changedPaths = append(changedPaths, full)
-				// Review the changed file among its siblings, so that it is
-				// ordered as its tool orders it and the schema of the
-				// migrations before it is known.
-				dir := filepath.Dir(full)
-				switch filepath.Base(dir) {
-				case "deploy", "revert", "verify": // a sqitch project
-					dir = filepath.Dir(dir)
-				}
-				if !dirs[dir] {
-					dirs[dir] = true
-					paths = append(paths, dir)
-				}
-			}
-		}
-		for _, p := range added {
-			addedPaths = append(addedPaths, filepath.Join(env.projectDir, filepath.FromSlash(p)))
-		}
-		if len(changedPaths) == 0 {
-			rep := report.New(nil, nil, nil)
-			rep.Commit = env.commitSHA
-			return rep, nil
-		}
-	} else {
-		paths = cfg.Paths
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", config.FileName, err)
+	}
+	if env.diffBase == "" {
+		paths := cfg.Paths
 		if len(paths) == 0 {
-			paths = []string{env.projectDir}
+			paths = []string{"."}
+		}
+		return review.Run(ctx, review.Request{FS: os.DirFS(env.projectDir), Paths: paths, Config: cfg, Experimenter: exp, Commit: env.commitSHA, Schema: cfg.Schema})
+	}
+	changed, err := gitChanged(ctx, env.projectDir, env.diffBase, "AMR")
+	if err != nil {
+		return nil, err
+	}
+	added, err := gitChanged(ctx, env.projectDir, env.diffBase, "A")
+	if err != nil {
+		return nil, err
+	}
+	t := mrreview.Tree{Source: src, Config: cfg, Commit: env.commitSHA, Experimenter: exp}
+	for _, p := range changed {
+		if mrreview.IsMigration(p, cfg) {
+			t.Changed = append(t.Changed, p)
 		}
 	}
-	return review.Run(ctx, review.Request{Paths: paths, Changed: changedPaths, Added: addedPaths, Config: cfg, Experimenter: exp, Commit: env.commitSHA})
+	for _, p := range added {
+		if mrreview.IsMigration(p, cfg) {
+			t.Added = append(t.Added, p)
+		}
+	}
+	return mrreview.ReviewTree(ctx, t)
+}
+
+// cloneSource names what the clones are made from, for the summary: the
+// DBLab Engine's host, or the source database's host and name (never
+// its credentials).
+func (c *cloneFlags) source() string {
+	if !c.enabled() {
+		return ""
+	}
+	c.resolve()
+	raw := c.sourceDSN
+	if c.mode == "dblab" {
+		raw = c.dblabURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return c.mode
+	}
+	return c.mode + ": " + u.Host + u.Path
 }
 
 // gitChanged lists the files changed since base, filtered by git diff --diff-filter

@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gitlab.com/pgai/reviewer/internal/blobcache"
 	"gitlab.com/pgai/reviewer/internal/gitlab"
 	"gitlab.com/pgai/reviewer/internal/mrreview"
 	"gitlab.com/pgai/reviewer/internal/queue"
@@ -229,8 +230,9 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 		return nil, fmt.Errorf("check the GitLab token: %w", err)
 	}
 	minAccess, _ := gitlab.ParseAccessLevel(cfg.MinAccess)
-	ropts := mrreview.Options{GitLab: s.gitlab, Logger: log, MinAccess: minAccess, MaxInline: cfg.MaxInline}
+	ropts := mrreview.Options{GitLab: s.gitlab, Logger: log, MinAccess: minAccess, MaxInline: cfg.MaxInline, Cache: blobcache.New(s.pool)}
 	if clone != nil && clone.enabled() {
+		ropts.CloneSource = clone.source()
 		r, err := clone.runner(log)
 		if err != nil {
 			s.pool.Close()

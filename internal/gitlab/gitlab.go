@@ -410,11 +410,33 @@ func (c *Client) RawFile(ctx context.Context, projectID int64, path, ref string)
 // name); dir "" is the root. ErrNotFound when the commit or directory does
 // not exist there.
 func (c *Client) ListFiles(ctx context.Context, projectID int64, dir, ref string) ([]string, error) {
-	opt := &gl.ListTreeOptions{ListOptions: gl.ListOptions{PerPage: 100}, Ref: gl.Ptr(ref)}
+	blobs, err := c.Tree(ctx, projectID, dir, ref, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(blobs))
+	for i, b := range blobs {
+		out[i] = b.Path
+	}
+	return out, nil
+}
+
+// Blob is a file in a repository tree: its path and its git object id,
+// which changes exactly when its content does.
+type Blob struct {
+	Path string
+	SHA  string
+}
+
+// Tree lists the files of a directory of a project at a commit ("" the
+// root), with those of every subdirectory when recursive; ErrNotFound
+// when the commit or directory does not exist there.
+func (c *Client) Tree(ctx context.Context, projectID int64, dir, ref string, recursive bool) ([]Blob, error) {
+	opt := &gl.ListTreeOptions{ListOptions: gl.ListOptions{PerPage: 100}, Ref: gl.Ptr(ref), Recursive: gl.Ptr(recursive)}
 	if dir != "" && dir != "." {
 		opt.Path = gl.Ptr(dir)
 	}
-	var out []string
+	var out []Blob
 	for {
 		nodes, resp, err := c.api.Repositories.ListTree(projectID, opt, ctxOpt(ctx))
 		if err != nil {
@@ -422,7 +444,7 @@ func (c *Client) ListFiles(ctx context.Context, projectID int64, dir, ref string
 		}
 		for _, n := range nodes {
 			if n.Type == "blob" {
-				out = append(out, n.Path)
+				out = append(out, Blob{Path: n.Path, SHA: n.ID})
 			}
 		}
 		if resp == nil || resp.NextPage == 0 {

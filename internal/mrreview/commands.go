@@ -54,12 +54,14 @@ func (r *Reviewer) registerBuiltins() {
 }
 
 // replyMarker identifies the bot's answer to one command note.
-func replyMarker(noteID int64) string { return fmt.Sprintf("<!-- pgai-reviewer:reply=%d -->", noteID) }
+func replyMarker(noteID int64) string {
+	return Marker{Kind: KindReply, Value: fmt.Sprint(noteID)}.Format()
+}
 
 // Command answers a /pgai note: 👀 at once, an access check, then the
 // answer in the same thread.
 func (r *Reviewer) Command(ctx context.Context, cmd webhook.Command) error {
-	gl := r.o.GitLab
+	var gl CommandAPI = r.o.GitLab
 	mr := gitlab.MR{ProjectID: cmd.ProjectID, IID: cmd.MRIID}
 	log := r.log.With("project_id", cmd.ProjectID, "mr_iid", cmd.MRIID, "note_id", cmd.NoteID)
 	marker := replyMarker(cmd.NoteID)
@@ -201,7 +203,7 @@ func (r *Reviewer) reReview(ctx context.Context, in *Invocation) (string, error)
 		return "GitLab has not computed this merge request's diff yet; try again in a minute.", nil
 	}
 	job := review.Job{ProjectID: mr.ProjectID, MRIID: mr.IID, HeadSHA: vs[0].HeadSHA}
-	res, err := r.Run(ctx, job, GitLabFiles{GitLab: r.o.GitLab, ProjectID: mr.ProjectID, SHA: job.HeadSHA})
+	res, err := r.Run(ctx, job, r.gitlabTree(job))
 	if err != nil {
 		return "", err
 	}

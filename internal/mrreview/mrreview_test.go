@@ -81,7 +81,7 @@ func setup(t *testing.T) *env {
 func (e *env) review(t *testing.T, sha string) *mrreview.Result {
 	t.Helper()
 	res, err := e.rev.Run(t.Context(), review.Job{ProjectID: pid, MRIID: iid, HeadSHA: sha},
-		mrreview.GitLabFiles{GitLab: e.api, ProjectID: pid, SHA: sha})
+		mrreview.GitLabTree{API: e.api, ProjectID: pid, SHA: sha})
 	if err != nil {
 		t.Fatalf("review %s: %v", sha, err)
 	}
@@ -245,9 +245,20 @@ func TestFindingOutsideDiffOnlyInSummary(t *testing.T) {
 	if res.Inline != 1 {
 		t.Errorf("%d inline, want 1", res.Inline)
 	}
-	body := summaries(e.gl)[0].Body
-	if !strings.Contains(body, "1 finding on lines this merge request does not add") {
-		t.Errorf("summary does not mention the finding outside the diff:\n%s", body)
+	// Both are in the summary's table; only the added line has a thread.
+	rows := map[string]string{}
+	for _, l := range strings.Split(summaries(e.gl)[0].Body, "\n") {
+		for _, where := range []string{"001_idx.sql:1`", "001_idx.sql:2`"} {
+			if strings.Contains(l, where) {
+				rows[where] = l
+			}
+		}
+	}
+	if r := rows["001_idx.sql:1`"]; r == "" || strings.Contains(r, "[thread]") {
+		t.Errorf("finding outside the diff: row %q, want a row without a thread", r)
+	}
+	if r := rows["001_idx.sql:2`"]; !strings.Contains(r, "[thread]") {
+		t.Errorf("finding on an added line: row %q, want a link to its thread", r)
 	}
 }
 
@@ -419,9 +430,10 @@ func TestNonLinearHistory(t *testing.T) {
 	}
 }
 
-// A directory of many migrations: only the nearest following ones are
-// read, in numeric order (10 after 2), and the finding names the first.
-func TestNonLinearHistoryReadsNearestFollowing(t *testing.T) {
+// A directory of many migrations: every one is read (the whole history is
+// the context), and the finding names the first that follows the added
+// file in numeric order (10 after 2).
+func TestNonLinearHistoryReadsWholeDirectory(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.gl.SetFile(pid, base, ".pgai.yml", onlyRule("non-linear-history"))
@@ -440,14 +452,9 @@ func TestNonLinearHistoryReadsNearestFollowing(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	var read []string
-	for _, c := range e.gl.Calls() {
-		if c.Route == gitlabtest.RouteRawFile && strings.Contains(c.Path, "_m") {
-			read = append(read, c.Path)
-		}
-	}
-	if len(read) != 20 || !strings.Contains(read[0], "10_m") || !strings.Contains(read[19], "29_m") {
-		t.Errorf("read %d following migrations, want 10..29: %v", len(read), read)
+	// .pgai.yml, 1_a, 2_x, the 30 others and db/migrations/001_init.sql
+	if n := e.gl.CountCalls(gitlabtest.RouteRawFile); n != 34 {
+		t.Errorf("%d raw file reads, want 34", n)
 	}
 }
 
@@ -470,7 +477,7 @@ func TestNonLinearHistoryFromCheckout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := e.rev.Run(t.Context(), review.Job{ProjectID: pid, MRIID: iid, HeadSHA: sha1}, mrreview.DirFiles(dir))
+	res, err := e.rev.Run(t.Context(), review.Job{ProjectID: pid, MRIID: iid, HeadSHA: sha1}, mrreview.Checkout(dir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@
 package gitlabtest
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -660,10 +662,12 @@ func (s *Server) rawFile(w http.ResponseWriter, r *http.Request, _ User) (int, a
 	return 0, nil
 }
 
-// tree lists the entries directly in a directory (query path, "" the
-// root) at a commit, sorted by name as GitLab does, folders first: files
-// as blobs, subdirectories as trees. An unknown commit or a directory
-// without files is GitLab's 404 "Tree Not Found".
+// tree lists the entries in a directory (query path, "" the root) at a
+// commit, sorted by name as GitLab does, folders first: files as blobs
+// whose id is their git blob SHA-1, subdirectories as trees. With
+// recursive=true it lists the whole subtree, each folder followed by its
+// entries. An unknown commit or a directory without files is GitLab's 404
+// "Tree Not Found".
 func (s *Server) tree(w http.ResponseWriter, r *http.Request, _ User) (int, any) {
 	pid, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	p := s.projects[pid]
@@ -676,6 +680,15 @@ func (s *Server) tree(w http.ResponseWriter, r *http.Request, _ User) (int, any)
 		return http.StatusNotFound, map[string]string{"message": "404 Tree Not Found"}
 	}
 	dir := strings.Trim(r.URL.Query().Get("path"), "/")
+	recursive := r.URL.Query().Get("recursive") == "true"
+	out := treeEntries(files, dir, recursive)
+	if len(out) == 0 {
+		return http.StatusNotFound, map[string]string{"message": "404 Tree Not Found"}
+	}
+	return paginate(w, r, out)
+}
+
+func treeEntries(files map[string][]byte, dir string, recursive bool) []map[string]any {
 	prefix := ""
 	if dir != "" {
 		prefix = dir + "/"
@@ -698,9 +711,6 @@ func (s *Server) tree(w http.ResponseWriter, r *http.Request, _ User) (int, any)
 		seen[name] = true
 		entries = append(entries, entry{name, sub})
 	}
-	if len(entries) == 0 {
-		return http.StatusNotFound, map[string]string{"message": "404 Tree Not Found"}
-	}
 	slices.SortFunc(entries, func(a, b entry) int {
 		if a.tree != b.tree {
 			if a.tree {
@@ -712,15 +722,30 @@ func (s *Server) tree(w http.ResponseWriter, r *http.Request, _ User) (int, any)
 	})
 	out := make([]map[string]any, 0, len(entries))
 	for _, e := range entries {
-		typ, mode := "blob", "100644"
+		path := prefix + e.name
 		if e.tree {
-			typ, mode = "tree", "040000"
+			out = append(out, map[string]any{"id": treeID(path), "name": e.name, "type": "tree", "path": path, "mode": "040000"})
+			if recursive {
+				out = append(out, treeEntries(files, path, true)...)
+			}
+			continue
 		}
-		out = append(out, map[string]any{
-			"id": fmt.Sprintf("%040x", len(out)+1), "name": e.name, "type": typ, "path": prefix + e.name, "mode": mode,
-		})
+		out = append(out, map[string]any{"id": BlobSHA(files[path]), "name": e.name, "type": "blob", "path": path, "mode": "100644"})
 	}
-	return paginate(w, r, out)
+	return out
+}
+
+// BlobSHA is git's object id of a file's content (git hash-object).
+func BlobSHA(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func treeID(path string) string {
+	h := sha1.Sum([]byte("tree " + path))
+	return hex.EncodeToString(h[:])
 }
 
 func (s *Server) noteJSON(m *MR, n *Note) map[string]any {
