@@ -159,32 +159,16 @@ func txContext(p *Pass) string {
 			return fmt.Sprintf("inside the transaction opened by BEGIN on line %d", st.Start.Line)
 		}
 	}
-	fw := string(p.File.Framework)
-	if fw == "" || fw == "sql" {
-		return "inside the transaction the migration runner wraps around this file"
+	if fw := p.File.Framework; fw != sqlparse.FrameworkAuto && fw != sqlparse.FrameworkSQL {
+		return "inside the transaction " + fw.Runner() + " wraps around this migration"
 	}
-	return "inside the transaction " + fw + " wraps around this migration"
+	return "inside the transaction the migration runner wraps around this file"
 }
 
 // noTxHow says how to make this file run outside a transaction, for the
-// file's framework.
-func noTxHow(p *Pass) string {
-	switch p.File.Framework {
-	case "goose":
-		return "Put it in its own migration file that starts with `-- +goose NO TRANSACTION`."
-	case "dbmate":
-		return "Put it in its own migration file whose up section is marked `-- migrate:up transaction:false`."
-	case "flyway":
-		return "Put it in its own migration and set `executeInTransaction=false` for it (script config file `<name>.sql.conf`); Flyway also runs a file outside a transaction when it detects a non-transactional statement, but only if the file has no other statement."
-	case "liquibase":
-		return "Put it in its own changeset with `runInTransaction:false`."
-	case "golang-migrate":
-		return "Put it alone in its own migration file: golang-migrate sends a file as one multi-statement query, which PostgreSQL runs as one implicit transaction."
-	case "sqitch":
-		return "Put it in its own change, deployed without a transaction (sqitch wraps each change in a transaction; use a non-transactional deploy script)."
-	}
-	return "Run it in its own migration, outside any transaction block (no BEGIN; do not run the file with psql --single-transaction or a runner that wraps files)."
-}
+// file's framework (each framework gives its own advice, sqlparse
+// frameworks.go).
+func noTxHow(p *Pass) string { return p.File.Framework.NoTxAdvice() }
 
 // sameTxEarlier returns the statements before the current one that run in
 // the same transaction block (none when the statement autocommits).

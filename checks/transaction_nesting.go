@@ -56,10 +56,4 @@ func beganEarlierInBlock(p *Pass) bool {
 	return false
 }
 
-func toolName(p *Pass) string {
-	switch p.File.Framework {
-	case "", "sql":
-		return "the migration runner"
-	}
-	return string(p.File.Framework)
-}
+func toolName(p *Pass) string { return p.File.Framework.Runner() }

@@ -24,10 +24,10 @@ const (
 	FrameworkDbmate        Framework = "dbmate"
 	FrameworkSqitch        Framework = "sqitch"
 	FrameworkLiquibase     Framework = "liquibase"
+	FrameworkDiesel        Framework = "diesel"
+	FrameworkPrisma        Framework = "prisma"
+	FrameworkSqlx          Framework = "sqlx"
 )
-
-// Frameworks lists the names accepted by --framework.
-var Frameworks = []Framework{FrameworkSQL, FrameworkFlyway, FrameworkGolangMigrate, FrameworkGoose, FrameworkDbmate, FrameworkSqitch, FrameworkLiquibase}
 
 // ParseFramework checks a framework name as given on the command line or in
 // the config; "" and "auto" mean detection.
@@ -288,9 +288,10 @@ type hint struct {
 	framework Framework
 	part      Part
 	version   string
-	// flywayConf holds the keys of a Flyway script configuration file
-	// (V1__x.sql.conf); nil when there is none.
-	flywayConf map[string]string
+	// conf holds the keys of the migration's own configuration file
+	// (Flyway's V1__x.sql.conf, diesel's metadata.toml); nil when there
+	// is none.
+	conf map[string]string
 	// skip, when set, is the reason not to analyse the file at all.
 	skip string
 }
@@ -323,15 +324,19 @@ func parseFile(path string, src []byte, opts Options, h hint) *File {
 	if bytes.HasPrefix(src, utf8BOM) {
 		f.text = append([]byte("   "), src[len(utf8BOM):]...)
 	}
-	name := baseName(path)
+	dir, name := pathNames(path)
 	if f.Framework == FrameworkAuto {
-		f.Framework = detect(name, f.text)
+		f.Framework = detect(dir, name, f.text)
 	}
+	n, named := toolOf(f.Framework).fromName(dir, name)
 	if h.part == "" {
-		h.part = partFromName(f.Framework, name)
+		h.part = PartUp
+		if named {
+			h.part = n.part
+		}
 	}
-	if h.version == "" {
-		h.version = versionFromName(f.Framework, name)
+	if h.version == "" && named {
+		h.version = n.version
 	}
 	f.Version = h.version
 

@@ -3,55 +3,131 @@ package sqlparse
 import (
 	"bytes"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
-// File names and content markers of each framework. The sources:
-//
-//   - Flyway: V<version>__<desc>.sql, U<version>__<desc>.sql (undo),
-//     R__<desc>.sql (repeatable); the version's parts are separated by dots
-//     or underscores and compared as numbers; repeatable migrations run
-//     after all versioned ones, ordered by description
-//     (https://documentation.red-gate.com/fd/migrations-184127470.html).
-//   - golang-migrate: <version>_<title>.up.sql and .down.sql, version an
-//     unsigned integer (github.com/golang-migrate/migrate source/parse.go).
-//   - goose: <version>_<name>.sql with "-- +goose Up" / "-- +goose Down"
-//     annotations, version an int64 (github.com/pressly/goose
-//     internal/sqlparser/parser.go; migrate.go NumericComponent).
-//   - dbmate: <digits>…sql with "-- migrate:up" / "-- migrate:down"; dbmate
-//     sorts by file name as a string (github.com/amacneil/dbmate
-//     pkg/dbmate/db.go FindMigrations, migrationFileRegexp ^(\d+).*\.sql$).
-//   - Liquibase formatted SQL: the first line is "--liquibase formatted sql"
-//     (https://docs.liquibase.com/concepts/changelogs/sql-format.html).
-//   - sqitch: deploy/, revert/ and verify/ scripts named after the changes
-//     listed in sqitch.plan (https://sqitch.org/docs/manual/sqitch-plan/).
-var (
-	gooseAnnotation = regexp.MustCompile(`(?m)^--\s*\+goose\s+(?i:up|down|statementbegin|no\s+transaction)\b`)
-	dbmateDirective = regexp.MustCompile(`(?m)^--\s*migrate:(up|down)\b`)
-	liquibaseHeader = regexp.MustCompile(`(?i)^--\s*liquibase\s+formatted\s+sql\b`)
-)
+// tool is one migration framework: how it names its files, orders them,
+// splits them into up and down parts and wraps them in transactions, and
+// what a fix must tell the author to run a statement outside a
+// transaction. Each tool is one file (fw_<name>.go) registered in tools;
+// nothing else in the package or in the rules switches on a framework.
+type tool interface {
+	// id is the name used by --framework, in reports and in JSON.
+	id() Framework
+	// fromName recognises a migration by its name alone. dir is the name
+	// of the directory holding the file (tools whose migrations are
+	// directories, diesel and Prisma, name the migration there), name the
+	// file's name. ok is false when the name is not the tool's.
+	fromName(dir, name string) (n nameInfo, ok bool)
+	// fromContent recognises a migration by markers in its text (goose
+	// and dbmate annotations, Liquibase's header).
+	fromContent(src []byte) bool
+	// layout marks out the file's up and down parts and units of
+	// execution, and sets the file's TxMode and TxReason.
+	layout(f *File, opts Options, h hint) *fileLayout
+	// noTxAdvice says how to run a statement outside a transaction with
+	// this tool, as a fix sentence.
+	noTxAdvice() string
+}
+
+// nameInfo is what a migration's name says under a tool's convention.
+type nameInfo struct {
+	version string
+	part    Part
+	// parts are version components compared as numbers; text, when set,
+	// is compared as a string instead (dbmate, diesel, Prisma sort that
+	// way).
+	parts []string
+	text  string
+	class int // Flyway: 0 versioned, 1 repeatable (run after all versioned)
+	// sortName replaces the name in the final tie-break (Flyway's
+	// repeatable migrations are ordered by description).
+	sortName string
+}
+
+// tools lists the frameworks in detection order: content markers first
+// (goose and dbmate files carry plain numeric names), then the names that
+// only one tool uses, then the plain-SQL fallback.
+var tools = []tool{
+	liquibaseTool{}, gooseTool{}, dbmateTool{}, sqlxTool{},
+	dieselTool{}, prismaTool{}, golangMigrateTool{}, flywayTool{},
+	sqitchTool{}, plainTool{},
+}
+
+// Frameworks lists the names accepted by --framework.
+var Frameworks = func() []Framework {
+	out := make([]Framework, 0, len(tools))
+	for _, t := range tools {
+		out = append(out, t.id())
+	}
+	return out
+}()
+
+// toolOf returns the tool of a framework; plain SQL for unknown names.
+func toolOf(fw Framework) tool {
+	for _, t := range tools {
+		if t.id() == fw {
+			return t
+		}
+	}
+	return plainTool{}
+}
+
+// NoTxAdvice says, as one fix sentence, how to run a statement outside a
+// transaction under this framework.
+func (fw Framework) NoTxAdvice() string { return toolOf(fw).noTxAdvice() }
+
+// Runner names the program that runs the migration, for messages: the
+// framework's name, or "the migration runner" for plain SQL.
+func (fw Framework) Runner() string {
+	if fw == FrameworkAuto || fw == FrameworkSQL {
+		return "the migration runner"
+	}
+	return string(fw)
+}
 
 func baseName(path string) string { return filepath.Base(filepath.FromSlash(path)) }
+
+// splitName splits a name as the directory walk groups it ("dir/file" for
+// tools whose migrations are directories, "file" otherwise).
+func splitName(name string) (dir, file string) {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
+}
+
+// pathNames returns the names of a file's directory and of the file.
+func pathNames(path string) (dir, file string) {
+	p := filepath.FromSlash(path)
+	return filepath.Base(filepath.Dir(p)), filepath.Base(p)
+}
+
+// byName returns the tool a name alone implies, and what the name says;
+// nil when no tool claims it.
+func byName(dir, name string) (tool, nameInfo) {
+	for _, t := range tools {
+		if _, amb := t.(ambiguousNames); amb {
+			continue
+		}
+		if n, ok := t.fromName(dir, name); ok {
+			return t, n
+		}
+	}
+	return nil, nameInfo{}
+}
 
 // detect guesses the migration framework of a file from its name and
 // content. Content markers win over names: goose and dbmate files carry
 // plain numeric names. Plain SQL is the fallback.
-func detect(name string, src []byte) Framework {
-	if liquibaseHeader.Match(firstLine(src)) {
-		return FrameworkLiquibase
+func detect(dir, name string, src []byte) Framework {
+	for _, t := range tools {
+		if t.fromContent(src) {
+			return t.id()
+		}
 	}
-	if bytes.Contains(src, []byte("+goose")) && gooseAnnotation.Match(src) {
-		return FrameworkGoose
-	}
-	if bytes.Contains(src, []byte("migrate:")) && dbmateDirective.Match(src) {
-		return FrameworkDbmate
-	}
-	switch {
-	case matchGolangMigrate(name) != nil:
-		return FrameworkGolangMigrate
-	case matchFlyway(name) != nil, matchFlywayRepeatable(name) != nil:
-		return FrameworkFlyway
+	if t, _ := byName(dir, name); t != nil {
+		return t.id()
 	}
 	return FrameworkSQL
 }
@@ -72,98 +148,50 @@ func firstLine(src []byte) []byte {
 	return nil
 }
 
-// partFromName says which part a whole file is from its name: the
-// golang-migrate .down.sql files and Flyway undo (U) migrations are down
-// parts; everything else starts as up.
-func partFromName(fw Framework, name string) Part {
-	switch fw {
-	case FrameworkGolangMigrate:
-		if m := matchGolangMigrate(name); m != nil && m[2] == "down" {
-			return PartDown
-		}
-	case FrameworkFlyway:
-		if m := matchFlyway(name); m != nil && m[1] == "U" {
-			return PartDown
-		}
-	}
-	return PartUp
-}
-
-// versionFromName extracts the migration version from a file name.
-func versionFromName(fw Framework, name string) string {
-	switch fw {
-	case FrameworkFlyway:
-		if m := matchFlyway(name); m != nil {
-			return strings.ReplaceAll(m[2], "_", ".")
-		}
-	case FrameworkGolangMigrate:
-		if m := matchGolangMigrate(name); m != nil {
-			return m[1]
-		}
-	case FrameworkGoose, FrameworkDbmate:
-		if m := matchLeadingDigits(name); m != nil {
-			return m[1]
-		}
-	}
-	return ""
-}
-
 // orderKey sorts the files of one directory the way their tool runs them.
 type orderKey struct {
-	fw    Framework
-	class int      // Flyway: 0 versioned, 1 repeatable
-	parts []string // version parts, compared as numbers
-	down  int      // 0 up, 1 down (golang-migrate down after its up; Flyway U after V)
-	name  string
+	nameInfo
+	text bool // compare nameInfo.text as strings
+	down int  // 0 up, 1 down (a down part after its up)
+	name string
 }
 
 func keyFor(fw Framework, name string) orderKey {
-	k := orderKey{fw: fw, name: name}
-	switch fw {
-	case FrameworkFlyway:
-		if m := matchFlyway(name); m != nil {
-			k.parts = strings.FieldsFunc(m[2], func(r rune) bool { return r == '.' || r == '_' })
-			if m[1] == "U" {
-				k.down = 1
-			}
-		} else {
-			k.class = 1
-			if m := matchFlywayRepeatable(name); m != nil {
-				k.name = m[1]
-			}
+	dir, file := splitName(name)
+	k := orderKey{name: name}
+	if n, ok := toolOf(fw).fromName(dir, file); ok {
+		k.nameInfo = n
+		k.text = n.text != ""
+		if n.part == PartDown {
+			k.down = 1
 		}
-	case FrameworkGolangMigrate:
-		if m := matchGolangMigrate(name); m != nil {
-			k.parts = []string{m[1]}
-			if m[2] == "down" {
-				k.down = 1
-			}
-		}
-	case FrameworkGoose:
-		if m := matchLeadingDigits(name); m != nil {
-			k.parts = []string{m[1]}
+		if n.sortName != "" {
+			k.name = n.sortName
 		}
 	}
 	return k
 }
 
-// less orders two keys. dbmate compares whole file names as strings, as
-// dbmate does; the others compare version parts as numbers, then fall
-// back to a natural order of the names (digit runs compared as numbers).
+// less orders two keys: by text when both tools sort names as strings,
+// else by version parts compared as numbers, then a natural order of the
+// names (digit runs compared as numbers).
 func (a orderKey) less(b orderKey) bool {
-	if a.fw == FrameworkDbmate && b.fw == FrameworkDbmate {
-		return a.name < b.name
-	}
 	if a.class != b.class {
 		return a.class < b.class
 	}
-	for i := 0; i < len(a.parts) && i < len(b.parts); i++ {
-		if c := compareNumeric(a.parts[i], b.parts[i]); c != 0 {
-			return c < 0
+	if a.text && b.text {
+		if a.nameInfo.text != b.nameInfo.text {
+			return a.nameInfo.text < b.nameInfo.text
 		}
-	}
-	if len(a.parts) != len(b.parts) {
-		return len(a.parts) < len(b.parts)
+	} else {
+		for i := 0; i < len(a.parts) && i < len(b.parts); i++ {
+			if c := compareNumeric(a.parts[i], b.parts[i]); c != 0 {
+				return c < 0
+			}
+		}
+		if len(a.parts) != len(b.parts) {
+			return len(a.parts) < len(b.parts)
+		}
 	}
 	if a.down != b.down {
 		return a.down < b.down
@@ -220,3 +248,11 @@ func digitRun(s string) int {
 	}
 	return i
 }
+
+// ambiguousNames marks tools whose file names other tools share (goose,
+// dbmate and sqlx use <digits>_<name>.sql): a name alone never implies
+// them; their content or project does.
+type ambiguousNames interface{ nameIsAmbiguous() }
+
+// noName is fromName for tools that no name identifies.
+func noName(string, string) (nameInfo, bool) { return nameInfo{}, false }

@@ -77,7 +77,7 @@ func ParseContent(path string, src []byte, opts Options) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", j.conf, err)
 		}
-		h.flywayConf = parseJavaProperties(conf)
+		h.conf = parseConf(j.conf, conf)
 	}
 	return parseFile(path, src, opts, h), nil
 }
@@ -141,7 +141,7 @@ func (j loadJob) load(opts Options) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", j.conf, err)
 		}
-		h.flywayConf = parseJavaProperties(conf)
+		h.conf = parseConf(j.conf, conf)
 	}
 	return parseFile(j.path, src, opts, h), nil
 }
@@ -191,6 +191,19 @@ func explicitFile(p string, opts Options) loadJob {
 	}
 	if fileExists(opts, p+".conf") {
 		j.conf = p + ".conf"
+	}
+	if dir, name := pathNames(p); opts.Framework == FrameworkAuto || opts.Framework == FrameworkDiesel {
+		if t, _ := byName(dir, name); t != nil && t.id() == FrameworkDiesel {
+			j.hint.framework = FrameworkDiesel
+			if c := filepath.Join(filepath.Dir(p), "metadata.toml"); fileExists(c) {
+				j.conf = c
+			}
+		}
+	}
+	if opts.Framework == FrameworkAuto && j.hint.framework == FrameworkAuto && projectFramework(filepath.Dir(p)) == FrameworkSqlx {
+		if _, ok := (sqlxTool{}).fromName(pathNames(p)); ok {
+			j.hint.framework = FrameworkSqlx
+		}
 	}
 	return j
 }
@@ -244,7 +257,7 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(name, ".conf") {
+		if strings.HasSuffix(name, ".conf") || name == "metadata.toml" {
 			confs[p] = true
 			return nil
 		}
@@ -257,6 +270,14 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 			return nil
 		}
 		dir := parentOf(p, name)
+		if name == "up.sql" || name == "down.sql" || name == "migration.sql" {
+			// diesel and Prisma: the migration is the directory, ordered
+			// among its siblings; group it under their parent.
+			if t, _ := byName(filepath.Base(dir), name); t != nil && (opts.Framework == FrameworkAuto || opts.Framework == t.id()) {
+				name = filepath.Base(dir) + "/" + name
+				dir = filepath.Dir(dir)
+			}
+		}
 		df := byDir[dir]
 		if df == nil {
 			df = &dirFiles{dir: dir}
@@ -315,6 +336,12 @@ func walkDir(root string, opts Options) ([]loadJob, error) {
 		if err != nil {
 			return nil, err
 		}
+		for i := range js {
+			// diesel's metadata.toml, next to up.sql and down.sql
+			if c := filepath.Join(filepath.Dir(js[i].path), "metadata.toml"); len(confs) > 0 && confs[c] && js[i].hint.framework == FrameworkDiesel {
+				js[i].conf = c
+			}
+		}
 		jobs = append(jobs, js...)
 	}
 	return jobs, nil
@@ -362,16 +389,35 @@ func isSchemaDump(opts Options, p, name string) (bool, error) {
 }
 
 // nameFramework is the framework a file name alone implies, or the forced
-// one.
+// one; FrameworkAuto when the name leaves it open.
 func nameFramework(name string, opts Options) Framework {
 	if opts.Framework != FrameworkAuto {
 		return opts.Framework
 	}
-	switch {
-	case matchGolangMigrate(name) != nil:
-		return FrameworkGolangMigrate
-	case matchFlyway(name) != nil, matchFlywayRepeatable(name) != nil:
-		return FrameworkFlyway
+	if t, _ := byName(splitName(name)); t != nil {
+		return t.id()
+	}
+	return FrameworkAuto
+}
+
+// projectFramework recognises, from the project around a directory of
+// migrations, a framework whose file names other tools share: sqlx, when
+// a Cargo.toml next to the directory or up to three levels above it
+// depends on sqlx. FrameworkAuto otherwise.
+func projectFramework(dir string) Framework {
+	d := dir
+	for range 4 {
+		if data, err := os.ReadFile(filepath.Join(d, "Cargo.toml")); err == nil {
+			if bytes.Contains(data, []byte("sqlx")) {
+				return FrameworkSqlx
+			}
+			return FrameworkAuto // the nearest manifest decides
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
 	}
 	return FrameworkAuto
 }
@@ -413,8 +459,18 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	entries := make([]entry, len(names))
 	prefixLen := -1
 	mixed := false
+	project := FrameworkAuto
+	if opts.Framework == FrameworkAuto {
+		project = projectFramework(dir)
+	}
 	for i, n := range names {
 		entries[i] = entry{name: n, fw: nameFramework(n, opts)}
+		if project != FrameworkAuto {
+			if _, ok := toolOf(project).fromName(splitName(n)); ok {
+				entries[i].fw = project
+				continue
+			}
+		}
 		if entries[i].fw == FrameworkAuto {
 			l := digitRun(n)
 			if prefixLen >= 0 && l != prefixLen {
@@ -432,7 +488,8 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 			if err != nil {
 				return nil, err
 			}
-			entries[i].fw = detect(e.name, head)
+			d, file := splitName(e.name)
+			entries[i].fw = detect(d, file, head)
 		}
 	}
 	for i := range entries {
@@ -441,7 +498,10 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].key.less(entries[j].key) })
 	jobs := make([]loadJob, len(entries))
 	for i, e := range entries {
-		jobs[i] = loadJob{path: joinName(dir, e.name), regular: true}
+		jobs[i] = loadJob{path: joinName(dir, filepath.FromSlash(e.name)), regular: true}
+		if e.fw == FrameworkDiesel || e.fw == FrameworkPrisma || e.fw == project && project != FrameworkAuto {
+			jobs[i].hint.framework = e.fw
+		}
 	}
 	return jobs, nil
 }
@@ -573,6 +633,38 @@ func sqitchProject(dir string, opts Options) ([]loadJob, error) {
 		return nil, err
 	}
 	return jobs, nil
+}
+
+// parseConf reads a migration's configuration file: TOML key = value
+// lines for diesel's metadata.toml, Java properties for Flyway's .conf.
+func parseConf(path string, data []byte) map[string]string {
+	if strings.HasSuffix(path, ".toml") {
+		return parseTOMLKeys(data)
+	}
+	return parseJavaProperties(data)
+}
+
+// parseTOMLKeys reads the top-level key = value lines of a small TOML
+// file (diesel's metadata.toml has one key); quotes around strings and
+// trailing comments are dropped.
+func parseTOMLKeys(data []byte) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == '[' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if i := strings.IndexByte(v, '#'); i >= 0 && !strings.HasPrefix(v, "\"") {
+			v = strings.TrimSpace(v[:i])
+		}
+		out[strings.Trim(strings.TrimSpace(k), "\"")] = strings.Trim(v, "\"")
+	}
+	return out
 }
 
 // parseJavaProperties reads the key=value lines of a Flyway script

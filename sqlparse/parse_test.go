@@ -178,9 +178,17 @@ func TestDetect(t *testing.T) {
 		{"V1__looks_like_flyway.sql", "-- +goose Up\nSELECT 1;\n", FrameworkGoose},
 		{"init.sql", "SELECT 'migrate:up';", FrameworkSQL},
 		{"Vfoo__x.sql", "", FrameworkSQL},
+		{"2024-01-31-120000_create_users/up.sql", "", FrameworkDiesel},
+		{"00000000000000_diesel_initial_setup/down.sql", "", FrameworkDiesel},
+		{"20240131120000_init/migration.sql", "", FrameworkPrisma},
+		{"20240131120000_init.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);", FrameworkSqlx},
+		{"20240131120000_init.sql", "\n-- no-transaction\nSELECT 1;", FrameworkSQL},
+		{"migrations/up.sql", "", FrameworkSQL},
+		{"init/migration.sql", "", FrameworkSQL},
 	}
 	for _, tt := range tests {
-		if got := detect(tt.name, []byte(tt.src)); got != tt.want {
+		dir, name := splitName(tt.name)
+		if got := detect(dir, name, []byte(tt.src)); got != tt.want {
 			t.Errorf("detect(%q, %q) = %s, want %s", tt.name, tt.src, got, tt.want)
 		}
 	}

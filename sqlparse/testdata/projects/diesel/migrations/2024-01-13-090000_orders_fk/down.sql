@@ -1,0 +1,2 @@
+DROP TABL orders;
+ALTER TABLE users DROP COLUMN manager_id;
