@@ -79,4 +79,3 @@ func eachLine(src []byte, fn func(start, end int)) {
 		start = next
 	}
 }
-
