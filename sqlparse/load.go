@@ -195,12 +195,12 @@ func explicitFile(p string, opts Options) loadJob {
 	if dir, name := pathNames(p); opts.Framework == FrameworkAuto || opts.Framework == FrameworkDiesel {
 		if t, _ := byName(dir, name); t != nil && t.id() == FrameworkDiesel {
 			j.hint.framework = FrameworkDiesel
-			if c := filepath.Join(filepath.Dir(p), "metadata.toml"); fileExists(c) {
+			if c := filepath.Join(filepath.Dir(p), "metadata.toml"); fileExists(opts, c) {
 				j.conf = c
 			}
 		}
 	}
-	if opts.Framework == FrameworkAuto && j.hint.framework == FrameworkAuto && projectFramework(filepath.Dir(p)) == FrameworkSqlx {
+	if opts.Framework == FrameworkAuto && j.hint.framework == FrameworkAuto && projectFramework(opts, filepath.Dir(p)) == FrameworkSqlx {
 		if _, ok := (sqlxTool{}).fromName(pathNames(p)); ok {
 			j.hint.framework = FrameworkSqlx
 		}
@@ -404,10 +404,10 @@ func nameFramework(name string, opts Options) Framework {
 // migrations, a framework whose file names other tools share: sqlx, when
 // a Cargo.toml next to the directory or up to three levels above it
 // depends on sqlx. FrameworkAuto otherwise.
-func projectFramework(dir string) Framework {
+func projectFramework(opts Options, dir string) Framework {
 	d := dir
 	for range 4 {
-		if data, err := os.ReadFile(filepath.Join(d, "Cargo.toml")); err == nil {
+		if data, err := readAll(opts, filepath.Join(d, "Cargo.toml")); err == nil {
 			if bytes.Contains(data, []byte("sqlx")) {
 				return FrameworkSqlx
 			}
@@ -461,7 +461,7 @@ func orderDir(dir string, names []string, opts Options) ([]loadJob, error) {
 	mixed := false
 	project := FrameworkAuto
 	if opts.Framework == FrameworkAuto {
-		project = projectFramework(dir)
+		project = projectFramework(opts, dir)
 	}
 	for i, n := range names {
 		entries[i] = entry{name: n, fw: nameFramework(n, opts)}
