@@ -326,6 +326,7 @@ var (
 	reTitle  = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 	reBlock  = regexp.MustCompile(`(?i)<(br|/p|/div|/h[1-6]|/li|/tr|/pre|/table|/section|/article|/dt|/dd)\b[^>]*>`)
 	reItem   = regexp.MustCompile(`(?i)<li\b[^>]*>`)
+	reInline = regexp.MustCompile(`(?i)</?(a|code|b|i|em|strong|span|tt|var|sup|sub|abbr|acronym|literal)\b[^>]*>`)
 	reTag    = regexp.MustCompile(`(?s)<[^>]*>`)
 	reSpaces = regexp.MustCompile(`[ \t\r\f\v]+`)
 	reBlank  = regexp.MustCompile(`\n\s*\n+`)
@@ -340,6 +341,7 @@ func htmlText(s string) (title, text string) {
 	s = reDrop.ReplaceAllString(s, " ")
 	s = reBlock.ReplaceAllString(s, "\n")
 	s = reItem.ReplaceAllString(s, "\n- ")
+	s = reInline.ReplaceAllString(s, "")
 	s = reTag.ReplaceAllString(s, " ")
 	s = html.UnescapeString(s)
 	s = reSpaces.ReplaceAllString(s, " ")
@@ -382,3 +384,5 @@ func FetchTool(f *Fetcher) *Tool {
 		},
 	}
 }
+
+func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	openai "github.com/sashabaranov/go-openai"
 	"sort"
 	"strings"
 	"sync"
@@ -220,4 +221,9 @@ func cut(s string, n int) string {
 		i = 0
 	}
 	return s[:i] + note
+}
+
+// FunctionCall builds a tool call's function part.
+func FunctionCall(name, args string) openai.FunctionCall {
+	return openai.FunctionCall{Name: name, Arguments: args}
 }
