@@ -164,6 +164,9 @@ type runner struct {
 	// last is the snapshot after the previous statement, reused as the
 	// next one's "before" while nothing else ran in the transaction.
 	last *stateSnap
+	// t0 is when the first statement was about to run: the origin of
+	// StartMS, AcquiredMS and ReleasedMS.
+	t0 time.Time
 }
 
 // Experiment applies the up statements of files, in order, on the clone
@@ -212,6 +215,7 @@ func Experiment(ctx context.Context, c *Clone, files []*sqlparse.File, opts Opti
 		}
 	}
 	start := time.Now()
+	r.t0 = start
 	runErr := r.run(ctx, files)
 	r.res.DurationMS = ms(time.Since(start))
 	if r.probe != nil {
@@ -464,7 +468,10 @@ func (r *runner) closeLock(k lockKey, h *heldLock, end time.Time) {
 		held = 0
 	}
 	if h.idx >= 0 {
-		r.res.Measurements[h.meas].Locks[h.idx].HeldMS = ms(held)
+		l := &r.res.Measurements[h.meas].Locks[h.idx]
+		l.HeldMS = ms(held)
+		l.AcquiredMS = ms(h.first.Sub(r.t0) - h.overheadAt)
+		l.ReleasedMS = l.AcquiredMS + l.HeldMS
 	}
 	r.spans = append(r.spans, lockSpan{meas: h.meas, oid: k.oid, mode: k.mode, first: h.first, last: end})
 	delete(r.held, k)
@@ -642,6 +649,7 @@ func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Sta
 	if !wrap {
 		r.overhead += start.Sub(begun)
 	}
+	mp.StartMS = ms(start.Sub(r.t0) - r.overhead)
 	results, execErr := r.mig.PgConn().Exec(ctx, sql).ReadAll()
 	end := time.Now()
 	mp.DurationMS = ms(end.Sub(start))

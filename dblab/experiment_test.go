@@ -3,6 +3,7 @@ package dblab_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,16 @@ func TestLockHeldUntilCommit(t *testing.T) {
 	}
 	if !m.InTransaction || m.Line != 2 {
 		t.Errorf("measurement at line %d in transaction %v, want line 2 in a transaction", m.Line, m.InTransaction)
+	}
+	// The timeline's times: the lock is taken while LOCK TABLE runs and
+	// released at COMMIT, after the sleep started.
+	sleep, commit := measurementAt(t, res, "SELECT pg_sleep"), measurementAt(t, res, "COMMIT")
+	t.Logf("LOCK TABLE at %.2f ms, lock %.2f–%.2f ms, sleep at %.2f ms, COMMIT at %.2f ms", m.StartMS, l.AcquiredMS, l.ReleasedMS, sleep.StartMS, commit.StartMS)
+	if l.AcquiredMS < m.StartMS || l.AcquiredMS > m.StartMS+m.DurationMS+1 ||
+		l.ReleasedMS < sleep.StartMS+1400 || l.ReleasedMS < commit.StartMS ||
+		math.Abs(l.ReleasedMS-l.AcquiredMS-l.HeldMS) > 0.01 || !(m.StartMS < sleep.StartMS && sleep.StartMS < commit.StartMS) {
+		t.Errorf("lock %.2f–%.2f ms (held %.2f), statements at %.2f, %.2f, %.2f ms: want the lock from LOCK TABLE to COMMIT",
+			l.AcquiredMS, l.ReleasedMS, l.HeldMS, m.StartMS, sleep.StartMS, commit.StartMS)
 	}
 	var hold bool
 	for _, f := range res.Findings {

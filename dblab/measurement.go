@@ -40,6 +40,11 @@ type Measurement struct {
 	// longest time a read or a write on a table waited for this
 	// statement's locks.
 	Blocked []Blocked `json:"blocked,omitempty"`
+	// StartMS is when the statement started, in milliseconds since the
+	// run began, counting only the migration's own time (the runner's
+	// work between statements left out, as in HeldMS): the statement
+	// boundaries of a lock timeline.
+	StartMS float64 `json:"start_ms,omitempty"`
 }
 
 // Lock is one lock held by the migrating session on a relation.
@@ -54,6 +59,11 @@ type Lock struct {
 	// Kind is the relation's kind: "table", "index", "sequence", "view",
 	// "materialized view", "partitioned table", "partitioned index".
 	Kind string `json:"kind,omitempty"`
+	// AcquiredMS and ReleasedMS are when the lock was first seen and when
+	// it was gone, on the clock of Measurement.StartMS (ReleasedMS -
+	// AcquiredMS = HeldMS): the bars of a lock timeline.
+	AcquiredMS float64 `json:"acquired_ms,omitempty"`
+	ReleasedMS float64 `json:"released_ms,omitempty"`
 }
 
 // Size is a table's size before a statement and after its transaction.
