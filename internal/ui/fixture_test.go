@@ -37,7 +37,7 @@ func shopReview() *archive.Review {
 	path := "db/migrations/20261204_add_email.sql"
 	ms := []dblab.Measurement{
 		{Path: path, Line: 3, Statement: "ALTER TABLE orders ADD COLUMN email text;", DurationMS: 1.8, StartMS: 0.1, InTransaction: true, Rows: -1,
-			Locks: []dblab.Lock{{Relation: "orders", Kind: "table", Mode: dblab.AccessExclusiveLock, HeldMS: 2461.2, AcquiredMS: 0.2, ReleasedMS: 2461.4, Blocks: dblab.Blocks(dblab.AccessExclusiveLock)}},
+			Locks:     []dblab.Lock{{Relation: "orders", Kind: "table", Mode: dblab.AccessExclusiveLock, HeldMS: 2461.2, AcquiredMS: 0.2, ReleasedMS: 2461.4, Blocks: dblab.Blocks(dblab.AccessExclusiveLock)}},
 			Rewritten: []string{}},
 		{Path: path, Line: 4, Statement: "CREATE INDEX orders_email_idx ON orders (email);", DurationMS: 2410.5, StartMS: 2.1, InTransaction: true, Rows: -1,
 			Locks: []dblab.Lock{
@@ -46,7 +46,7 @@ func shopReview() *archive.Review {
 			},
 			Rewritten: []string{}, Sizes: []dblab.Size{{Relation: "orders", TableBefore: 183 << 20, TableAfter: 183 << 20, IndexBefore: 40 << 20, IndexAfter: 61 << 20, RowsEstimate: 2000000}}},
 		{Path: path, Line: 5, Statement: "UPDATE orders SET email = lower(email) WHERE id < 1000;", DurationMS: 48.2, StartMS: 2412.7, InTransaction: true, Rows: 999,
-			Locks: []dblab.Lock{{Relation: "orders", Kind: "table", Mode: dblab.RowExclusiveLock, HeldMS: 48.7, AcquiredMS: 2412.7, ReleasedMS: 2461.4, Blocks: dblab.Blocks(dblab.RowExclusiveLock)}},
+			Locks:     []dblab.Lock{{Relation: "orders", Kind: "table", Mode: dblab.RowExclusiveLock, HeldMS: 48.7, AcquiredMS: 2412.7, ReleasedMS: 2461.4, Blocks: dblab.Blocks(dblab.RowExclusiveLock)}},
 			Rewritten: []string{"orders"},
 			Plan: []any{map[string]any{"Execution Time": 48.1, "Plan": map[string]any{"Node Type": "ModifyTable", "Relation Name": "orders", "Actual Total Time": 48.0, "Actual Rows": 0.0, "Actual Loops": 1.0,
 				"Plans": []any{map[string]any{"Node Type": "Index Scan", "Relation Name": "orders", "Index Name": "orders_pkey", "Actual Total Time": 3.2, "Actual Rows": 999.0, "Actual Loops": 1.0}}}}}},

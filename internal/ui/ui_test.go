@@ -65,7 +65,7 @@ func TestPages(t *testing.T) {
 			"require-concurrent-index", "blocking", // findings, blocking first
 			`href="#f1-L4"`, `id="f1-L4"`, // line anchors from the finding to the migration
 			"SHARE lock on orders", "CREATE INDEX CONCURRENTLY orders_email_idx ON orders (email);", // why and fix
-			"SHARE on orders held 2.46 s — blocked writes", // evidence
+			"SHARE on orders held 2.46 s — blocked writes",                                                      // evidence
 			`<svg viewBox="0 0 960`, `class="tl-bar blk-reads"`, `class="tl-bar blk-writes"`, `class="tl-stmt"`, // the lock timeline
 			"ACCESS EXCLUSIVE", "2.41 s", "rewrite", "Index Scan on orders using orders_pkey", // measurements, plans
 			"183 MB → 183 MB", "40 MB → 61 MB", // sizes

@@ -41,7 +41,7 @@ func (h *Handler) funcs() template.FuncMap {
 			}
 			return v
 		},
-		"sev": func(s checks.Severity) string { return s.String() },
+		"sev":  func(s checks.Severity) string { return s.String() },
 		"add":  func(a, b int) int { return a + b },
 		"addf": func(a, b float64) float64 { return a + b },
 	}
@@ -369,9 +369,9 @@ type plotView struct {
 }
 
 type plotLine struct {
-	Name   string
-	Class  string
-	Points string
+	Name    string
+	Class   string
+	Points  string
 	LegendY float64
 }
 
