@@ -176,6 +176,7 @@ type Server struct {
 	faults   []*Fault
 	nextID   int64
 	hook     func(route string)
+	ciState  *ciState // pipelines, jobs and uploads (ci.go)
 }
 
 // New starts a fake GitLab, closed when the test ends.
@@ -214,6 +215,7 @@ func NewServer() *Server {
 	handle(RouteSetStatus, s.setStatus)
 	handle(RouteListStatuses, s.listStatuses)
 	handle(RouteMember, s.member)
+	s.registerCI(handle)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.calls = append(s.calls, Call{Route: "unknown " + r.Method + " " + r.URL.EscapedPath(), Path: r.URL.EscapedPath(), Status: 404})
