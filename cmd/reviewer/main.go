@@ -38,6 +38,7 @@ type command struct {
 
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
+	"bench":      {runBench, "pgbench benchmark of a dedicated PostgreSQL: 70+ artifacts per iteration, TPS and latency percentiles, A/B, plots"},
 	"check":      {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
 	"ci":         {runCI, "GitLab CI merge-request gate: review, comment on the MR, write Code Quality and JUnit reports"},
 	"experiment": {runExperiment, "run SQL on a clone and print timings, locks (hold times, what they block), rewrites and plans"},
