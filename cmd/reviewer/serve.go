@@ -11,15 +11,18 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gitlab.com/pgai/reviewer/internal/archive"
 	"gitlab.com/pgai/reviewer/internal/blobcache"
 	"gitlab.com/pgai/reviewer/internal/gitlab"
 	"gitlab.com/pgai/reviewer/internal/mrreview"
 	"gitlab.com/pgai/reviewer/internal/queue"
+	"gitlab.com/pgai/reviewer/internal/ui"
 	"gitlab.com/pgai/reviewer/webhook"
 )
 
@@ -52,6 +55,8 @@ func (s secret) reveal() string { return string(s) }
 //	min_access: developer                    # who may run /pgai commands (PGAI_MIN_ACCESS)
 //	skip_drafts: false                       # review draft MRs only once marked ready
 //	max_inline: 25                           # inline discussions per review
+//	public_url: https://reviewer.example.com # PGAI_PUBLIC_URL: the summary note links the review's page under /ui/
+//	private_projects: [42, acme/secret]      # PGAI_PRIVATE_PROJECTS (comma-separated): not shown or linked in /ui/
 type serviceConfig struct {
 	GitLabURL     string `yaml:"gitlab_url"`
 	GitLabToken   secret `yaml:"gitlab_token"`
@@ -63,6 +68,11 @@ type serviceConfig struct {
 	SkipDrafts    bool   `yaml:"skip_drafts"`
 	MaxInline     int    `yaml:"max_inline"`
 	Debug         bool   `yaml:"debug"`
+	// PublicURL is where /ui/ is reachable for people reading the MR.
+	PublicURL string `yaml:"public_url"`
+	// PrivateProjects are project IDs or paths (a group's path covers
+	// its projects) that the UI neither shows nor links.
+	PrivateProjects []string `yaml:"private_projects"`
 }
 
 // serviceFlags declares the flags shared by serve and worker; apply
@@ -120,6 +130,10 @@ func (f *serviceFlags) load(getenv func(string) string) (*serviceConfig, error) 
 	envSecret("PGAI_DATABASE_URL", &c.DatabaseURL)
 	env("PGAI_LISTEN_ADDR", &c.ListenAddr)
 	env("PGAI_MIN_ACCESS", &c.MinAccess)
+	env("PGAI_PUBLIC_URL", &c.PublicURL)
+	if v := getenv("PGAI_PRIVATE_PROJECTS"); v != "" {
+		c.PrivateProjects = strings.Split(v, ",")
+	}
 	var errs []error
 	if v := getenv("PGAI_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -184,6 +198,12 @@ func (c *serviceConfig) validate(needSecret bool) error {
 	if _, err := gitlab.ParseAccessLevel(c.MinAccess); err != nil {
 		errs = append(errs, fmt.Errorf("min_access: %w", err))
 	}
+	if err := checkPublicURL(c.PublicURL); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.visibility(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -197,6 +217,7 @@ type service struct {
 	gitlab  *gitlab.Client
 	bot     gitlab.User
 	queue   *queue.Queue
+	archive *archive.Store
 }
 
 func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *cloneFlags, log *slog.Logger) (*service, error) {
@@ -218,6 +239,11 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 		s.pool.Close()
 		return nil, err
 	}
+	if err := archive.Migrate(mctx, s.pool, log); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	s.archive = archive.NewStore(s.pool)
 	s.gitlab, err = gitlab.New(gitlab.Options{BaseURL: cfg.GitLabURL, Token: cfg.GitLabToken.reveal(), Logger: log, OnError: s.metrics.GitLabError})
 	if err != nil {
 		s.pool.Close()
@@ -240,6 +266,8 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 		}
 		ropts.Experimenter = r
 	}
+	hide, _ := cfg.visibility() // validated
+	archiveHooks(&ropts, s.archive, archive.Links{PublicURL: cfg.PublicURL, Visibility: hide}, log)
 	rev := mrreview.New(ropts)
 	s.queue, err = queue.New(s.pool, queue.Options{Workers: workers, Handler: rev, Logger: log,
 		Observe: func(kind, outcome string, d time.Duration) {
@@ -308,6 +336,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	clone := addCloneFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: reviewer serve [flags]\n\nReceives GitLab webhooks on POST /webhook/gitlab (also /healthz, /readyz, /metrics),")
+		fmt.Fprintln(stderr, "serves the read-only history pages under /ui/ (reviews, experiments; public_url makes the summary note link them),")
 		fmt.Fprintln(stderr, "queues reviews in PostgreSQL and runs them with in-process workers (see also: reviewer worker).")
 		fmt.Fprintln(stderr, "Secrets come from the environment or the config file only: PGAI_GITLAB_TOKEN, PGAI_WEBHOOK_SECRET, PGAI_DATABASE_URL.\n\nFlags:")
 		fs.PrintDefaults()
@@ -332,12 +361,18 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		log.Error("webhook", "err", err)
 		return exitError
 	}
+	hide, _ := cfg.visibility()
+	pages, err := ui.New(ui.Options{Reviews: svc.archive, Experiments: svc.archive, Hide: hide, Logger: log})
+	if err != nil {
+		log.Error("ui", "err", err)
+		return exitError
+	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		log.Error("listen", "err", err)
 		return exitError
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: withUI(h, pages), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(stdout, "reviewer serve: listening on %s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)

@@ -58,8 +58,8 @@ type Options struct {
 	// when it has none. "" for none.
 	Explain func(ctx context.Context, f checks.Finding) string
 	// EvidenceURL, when set, links the page with a review's full
-	// evidence from the summary.
-	EvidenceURL func(job review.Job) string
+	// evidence from the summary ("" for no link).
+	EvidenceURL func(job review.Job, mr gitlab.MergeRequest) string
 	// OnReviewed, when set, is called after a review is posted (e.g. to
 	// archive it).
 	OnReviewed func(ctx context.Context, job review.Job, res *Result)
@@ -131,6 +131,12 @@ type Result struct {
 	NoteURL, Summary string
 	// Inline counts threads opened; Resolved those resolved.
 	Inline, Resolved int
+	// MR is the merge request as read when the review started, Changed
+	// the migrations it adds or modifies, and Source the reviewed tree:
+	// what an OnReviewed hook needs to keep the review.
+	MR      gitlab.MergeRequest
+	Changed []string
+	Source  Source
 }
 
 // Review reviews an MR head read through the API (the queue's handler).
@@ -219,7 +225,10 @@ func (r *Reviewer) Run(ctx context.Context, job review.Job, src Source) (*Result
 		}
 		return nil, err
 	}
-	res := &Result{Outcome: OutcomeReviewed, Report: rep}
+	res := &Result{Outcome: OutcomeReviewed, Report: rep, MR: m, Source: src}
+	for _, c := range changes {
+		res.Changed = append(res.Changed, c.diff.NewPath)
+	}
 	var threadErrs []error
 	var body string
 	if rep == nil {
@@ -242,7 +251,7 @@ func (r *Reviewer) Run(ctx context.Context, job review.Job, src Source) (*Result
 		s := summaryRun{rep: rep, webURL: m.WebURL, sha: job.HeadSHA, links: tr.links, previous: prev,
 			measured: measured, cloneSource: r.o.CloneSource, explain: explain}
 		if r.o.EvidenceURL != nil {
-			s.evidenceURL = r.o.EvidenceURL(job)
+			s.evidenceURL = r.o.EvidenceURL(job, m)
 		}
 		body = r.summaryBody(s)
 	}
