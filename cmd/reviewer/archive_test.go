@@ -117,10 +117,10 @@ func TestReviewArchivedAndLinked(t *testing.T) {
 		t.Fatalf("GET %s: %d\n%s", pagePath, code, body)
 	}
 	for _, want := range []string{
-		"index-create-nonconcurrent",                           // the finding
+		"index-create-nonconcurrent",                             // the finding
 		`-- &lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;`, // the migration, escaped
-		`Email lookup &lt;img src=x onerror=alert(1)&gt;`,       // the MR title, escaped
-		`<svg viewBox="0 0 960`, `class="tl-bar blk-writes"`, // the lock timeline: SHARE on orders blocks writes
+		`Email lookup &lt;img src=x onerror=alert(1)&gt;`,        // the MR title, escaped
+		`<svg viewBox="0 0 960`, `class="tl-bar blk-writes"`,     // the lock timeline: SHARE on orders blocks writes
 		"orders_email_idx",
 	} {
 		if !strings.Contains(body, want) {
