@@ -14,6 +14,7 @@ import (
 
 	"gitlab.com/pgai/reviewer/checks"
 	"gitlab.com/pgai/reviewer/internal/config"
+	"gitlab.com/pgai/reviewer/internal/livecat"
 	"gitlab.com/pgai/reviewer/internal/report"
 	"gitlab.com/pgai/reviewer/internal/review"
 	"gitlab.com/pgai/reviewer/sqlparse"
@@ -61,6 +62,8 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.SetOutput(stderr)
 	var (
 		fmts, vars, ruleOpts multiFlag
+		schemas              multiFlag
+		schemaDSN            = fs.String("schema-dsn", "", "read the schema and table sizes of this live database (read only) before the migrations: `DSN`")
 		configPath           = fs.String("config", "", "config file (default: .pgai.yml searched upward from the first path)")
 		framework            = fs.String("framework", "", "migration framework: "+frameworkNames()+" (default: detected)")
 		pgVersion            = fs.String("pg-version", "", "target PostgreSQL version, e.g. 15 or 14.3 (default 15)")
@@ -74,6 +77,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Var(&fmts, "format", "output `FORMAT[=FILE]`: text, json, codequality, junit, markdown; repeatable")
 	fs.Var(&vars, "var", "placeholder value `name=value` for ${name}, :name; repeatable")
 	fs.Var(&ruleOpts, "rule", "rule setting `id=severity|on|off`; repeatable")
+	fs.Var(&schemas, "schema", "schema `FILE` read before the migrations (pg_dump --schema-only, structure.sql, DDL); nothing in it is reported; repeatable (adds to .pgai.yml schema:)")
 	clone := addCloneFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: reviewer check [flags] PATH... (files, directories, or - for standard input)")
@@ -152,7 +156,16 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return exitError
 	}
 
-	req := review.Request{Config: cfg, Schema: cfg.Schema}
+	req := review.Request{Config: cfg, Schema: cfg.Schema, Schemas: append(cfg.Schemas, schemas...)}
+	if *schemaDSN != "" {
+		snap, err := livecat.Read(ctx, *schemaDSN)
+		if err != nil {
+			fmt.Fprintln(stderr, "reviewer check:", err)
+			return exitError
+		}
+		logger.Debug("read live schema", "server", snap.Server, "tables", len(snap.Stats))
+		req.Live = snap
+	}
 	for _, p := range paths {
 		if p != "-" {
 			req.Paths = append(req.Paths, p)

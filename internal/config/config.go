@@ -34,7 +34,7 @@ const FileName = ".pgai.yml"
 //	assume_in_transaction: false
 //	assume_lock_timeout: false
 //	session_timezone: UTC
-//	schema: db/structure.sql  # baseline schema read before the migrations
+//	schema: db/structure.sql  # baseline schema read before the migrations (or a list)
 //	inline: blocking          # MR threads for: blocking (default), warning, all
 type File struct {
 	PGVersion              string            `yaml:"pg_version"`
@@ -49,8 +49,28 @@ type File struct {
 	AssumeStatementTimeout bool              `yaml:"assume_statement_timeout"`
 	SessionTimeZone        string            `yaml:"session_timezone"`
 	MaxFileSize            int64             `yaml:"max_file_size"`
-	Schema                 string            `yaml:"schema"`
+	Schema                 stringList        `yaml:"schema"`
 	Inline                 string            `yaml:"inline"`
+}
+
+// stringList is a YAML value given as one string or a list of strings.
+type stringList []string
+
+// UnmarshalYAML accepts `key: a` and `key: [a, b]`.
+func (l *stringList) UnmarshalYAML(unmarshal func(any) error) error {
+	var one string
+	if err := unmarshal(&one); err == nil {
+		if one != "" {
+			*l = stringList{one}
+		}
+		return nil
+	}
+	var many []string
+	if err := unmarshal(&many); err != nil {
+		return fmt.Errorf("want a file name or a list of file names: %w", err)
+	}
+	*l = many
+	return nil
 }
 
 // Config is the resolved configuration of a review.
@@ -63,8 +83,11 @@ type Config struct {
 	Parse    sqlparse.Options
 	Settings checks.Settings
 	// Schema is a baseline schema file (pg_dump output or plain DDL) read
-	// before the migrations; "" when none is configured.
+	// before the migrations; "" when none is configured. With several
+	// (schema: as a list) it is the first; Schemas has them all.
 	Schema string
+	// Schemas are the baseline schema files, in the order they are read.
+	Schemas []string
 	// Inline says which findings of a merge request get an inline
 	// thread: InlineBlocking (the default), InlineWarning or InlineAll;
 	// the others are listed in the summary note only.
@@ -158,11 +181,14 @@ func (c *Config) apply(f *File) error {
 		}
 		c.Paths = append(c.Paths, p)
 	}
-	if f.Schema != "" {
-		c.Schema = f.Schema
-		if c.Dir != "" && !filepath.IsAbs(f.Schema) {
-			c.Schema = filepath.Join(c.Dir, f.Schema)
+	for _, p := range f.Schema {
+		if c.Dir != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(c.Dir, p)
 		}
+		c.Schemas = append(c.Schemas, p)
+	}
+	if len(c.Schemas) > 0 {
+		c.Schema = c.Schemas[0]
 	}
 	switch f.Inline {
 	case "":

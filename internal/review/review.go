@@ -5,6 +5,7 @@
 package review
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -13,9 +14,12 @@ import (
 	"path/filepath"
 	"testing/fstest"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
 	"gitlab.com/pgai/reviewer/checks"
 	"gitlab.com/pgai/reviewer/dblab"
 	"gitlab.com/pgai/reviewer/internal/config"
+	"gitlab.com/pgai/reviewer/internal/livecat"
 	"gitlab.com/pgai/reviewer/internal/report"
 	"gitlab.com/pgai/reviewer/sqlparse"
 )
@@ -81,6 +85,14 @@ type Request struct {
 	// schema it declares is known to the rules, nothing in it is
 	// reported. A path in FS when FS is set.
 	Schema string
+	// Schemas are more schema files of the same kind (--schema,
+	// repeatable; .pgai.yml schema: as a list), read after Schema in
+	// order.
+	Schemas []string
+	// Live, when set, is the schema of a live database (--schema-dsn,
+	// read by internal/livecat), read after the schema files: its
+	// tables, and their sizes for size-aware rules (checks.Table.Stats).
+	Live *livecat.Snapshot
 }
 
 // Run reviews the migrations of a request. Files are parsed concurrently
@@ -175,6 +187,20 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 			return nil, err
 		}
 	}
+	for _, p := range req.Schemas {
+		if p == req.Schema {
+			continue
+		}
+		if err := learnSchema(cfg, runner, p); err != nil {
+			return nil, err
+		}
+	}
+	if req.Live != nil {
+		runner.Learn(parseSchema("(schema of the live database)", []byte(req.Live.DDL), cfg))
+		for _, st := range req.Live.Stats {
+			runner.Catalog().SetStats(&pg_query.RangeVar{Schemaname: st.Schema, Relname: st.Table}, st.TableStats)
+		}
+	}
 	var err error
 	if len(paths) > 0 {
 		err = sqlparse.Each(ctx, paths, cfg.Parse, func(f *sqlparse.File) error {
@@ -257,6 +283,47 @@ func learnSchema(cfg *config.Config, runner *checks.Runner, p string) error {
 	if err != nil {
 		return fmt.Errorf("read schema file: %w", err)
 	}
-	runner.Learn(sqlparse.ParseFile(p, b, cfg.Parse))
+	runner.Learn(parseSchema(p, b, cfg))
 	return nil
+}
+
+// parseSchema parses a schema file for the catalog only. It is read as
+// plain SQL whatever it contains (a dump may quote a goose annotation in a
+// function body), whatever its size (structure.sql files of large
+// applications pass the migration size limit), and with psql
+// meta-commands blanked: pg_dump since 17.6, 16.10, 15.14, 14.19 and 13.22
+// writes \restrict and \unrestrict lines, and a dump may hold \connect.
+func parseSchema(p string, b []byte, cfg *config.Config) *sqlparse.File {
+	opts := cfg.Parse
+	opts.Framework = sqlparse.FrameworkSQL
+	opts.AssumeInTransaction = false
+	opts.MaxFileSize = 1 << 40
+	return sqlparse.ParseFile(p, blankMetaCommands(b), opts)
+}
+
+// blankMetaCommands replaces lines that start with a backslash (psql
+// meta-commands) with blanks, in a copy when there is one.
+func blankMetaCommands(b []byte) []byte {
+	var out []byte
+	for start := 0; start < len(b); {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += start
+		}
+		if start < len(b) && b[start] == '\\' {
+			if out == nil {
+				out = append([]byte(nil), b...)
+			}
+			for i := start; i < end; i++ {
+				out[i] = ' '
+			}
+		}
+		start = end + 1
+	}
+	if out == nil {
+		return b
+	}
+	return out
 }
