@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gitlab.com/pgai/reviewer/internal/gitlab/gitlabtest"
 )
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -56,5 +59,42 @@ func TestCILocalReviewSeesSiblingsAndOrder(t *testing.T) {
 	}
 	if strings.Contains(got, "alter-column-type") {
 		t.Errorf("findings %s: varchar widening does not rewrite, and the base schema was in reach", got)
+	}
+}
+
+// TestCIWideningPasses: in CI too, a merge request that widens a varchar
+// its history declares gets no error and no thread, and the job passes.
+func TestCIWideningPasses(t *testing.T) {
+	t.Parallel()
+	const (
+		tok  = "glpat-ci"
+		pid  = 12
+		iid  = 35
+		base = "b000000000000000000000000000000000000000"
+		head = "h222222222222222222222222222222222222222"
+	)
+	create := "CREATE TABLE customers (id bigint PRIMARY KEY, name varchar(100));\n"
+	widen := "SET lock_timeout = '2s';\nALTER TABLE customers ALTER COLUMN name TYPE varchar(200);\n"
+	gl := gitlabtest.New(t)
+	gl.AddUser(tok, gitlabtest.User{ID: 9, Username: "project_12_bot"})
+	gl.SetFile(pid, base, "db/migrations/001_customers.sql", create)
+	gl.AddMR(gitlabtest.MR{ProjectID: pid, IID: iid, BaseSHA: base})
+	gl.Push(pid, iid, head, gitlabtest.Change{Path: "db/migrations/002_widen.sql", Content: widen})
+	dir := t.TempDir()
+	writeFile(t, dir, "db/migrations/001_customers.sql", create)
+	writeFile(t, dir, "db/migrations/002_widen.sql", widen)
+	env := map[string]string{"CI_SERVER_URL": gl.URL, "CI_PROJECT_ID": "12", "CI_MERGE_REQUEST_IID": "35",
+		"CI_COMMIT_SHA": head, "CI_PROJECT_DIR": dir, "PGAI_GITLAB_TOKEN": tok}
+	var stdout, stderr bytes.Buffer
+	code := ciMain(t.Context(), []string{"-codequality", "", "-junit", ""}, func(k string) string { return env[k] }, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitOK, stdout.String(), stderr.String())
+	}
+	notes := gl.Notes(pid, iid)
+	if len(notes) != 1 || strings.Contains(notes[0].Body, "🔴") {
+		t.Errorf("%d notes, want the summary alone, without an error:\n%v", len(notes), notes)
+	}
+	if strings.Contains(stdout.String(), "alter-column-type") {
+		t.Errorf("the widening is reported as a rewrite:\n%s", stdout.String())
 	}
 }

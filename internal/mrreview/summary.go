@@ -29,11 +29,16 @@ type summaryRun struct {
 }
 
 // seenState is what a summary note records about its review: the commit
-// and the fingerprint and rule of each finding it reported.
+// and the fingerprint (its first seenLen characters, enough to tell an
+// MR's findings apart) and rule of each finding it reported.
 type seenState struct {
 	commit   string
-	findings map[string]string // fingerprint -> rule
+	findings map[string]string // short fingerprint -> rule
 }
+
+const seenLen = 12
+
+func seenKey(fp string) string { return fp[:min(len(fp), seenLen)] }
 
 // format writes the state as a hidden marker.
 func (s seenState) format() string {
@@ -69,7 +74,7 @@ func nextSeen(rep *report.Report, prev *seenState, measured bool) seenState {
 	s := seenState{commit: short(rep.Commit), findings: map[string]string{}}
 	for _, f := range rep.Findings {
 		if f.Fingerprint != "" {
-			s.findings[f.Fingerprint] = f.Rule
+			s.findings[seenKey(f.Fingerprint)] = f.Rule
 		}
 	}
 	if prev != nil && !measured {

@@ -88,7 +88,7 @@ type threadRun struct {
 	inline   string
 	botID    int64
 	existing botThreads
-	// previous holds the fingerprints the last summary reported.
+	// previous holds the fingerprints (seenKey) the last summary reported.
 	previous map[string]string
 	// measured: this run measured the migrations on a clone.
 	measured bool
@@ -153,7 +153,7 @@ func (r *Reviewer) syncThreads(ctx context.Context, t threadRun) threadResult {
 		if f.Refuted || !wantsThread(f, t.inline) || open >= r.o.MaxInline {
 			continue
 		}
-		if _, reported := t.previous[f.Fingerprint]; reported {
+		if _, reported := t.previous[seenKey(f.Fingerprint)]; reported {
 			continue
 		}
 		c, ok := byPath[f.Path]
@@ -264,12 +264,13 @@ func resolvedBy(d gitlab.Discussion) int64 {
 	return 0
 }
 
-// noteLink links a thread's first note on the MR page.
-func noteLink(webURL string, d gitlab.Discussion) string {
-	if webURL == "" || len(d.Notes) == 0 {
+// noteLink links a thread's first note from the summary: an anchor on
+// the MR page, where the summary is shown.
+func noteLink(_ string, d gitlab.Discussion) string {
+	if len(d.Notes) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s#note_%d", webURL, d.Notes[0].ID)
+	return fmt.Sprintf("#note_%d", d.Notes[0].ID)
 }
 
 func oneLine(s ...string) string {

@@ -65,20 +65,18 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 		o.MaxChars = 10000
 	}
 	findings := r.ReadingOrder()
+	// Shorten until it fits: fewer fixes in the per-rule details, then
+	// no details, then fewer table rows.
 	var out string
-	for _, level := range []detailLevel{fullDetails, whyOnly, noDetails} {
-		rows := len(findings)
-		for {
-			out = renderMarkdown(r, o, findings, rows, level)
-			if len(out) <= o.MaxChars || rows == 0 {
-				break
-			}
-			rows -= max(1, (len(out)-o.MaxChars)/150)
-			rows = max(rows, 0)
-		}
-		if rows == len(findings) || level == noDetails {
+	for _, level := range []detailLevel{fullDetails, oneFix, whyOnly, noDetails} {
+		out = renderMarkdown(r, o, findings, len(findings), level)
+		if len(out) <= o.MaxChars {
 			break
 		}
+	}
+	for rows := len(findings); len(out) > o.MaxChars && rows > 0; {
+		rows = max(0, rows-max(1, (len(out)-o.MaxChars)/150))
+		out = renderMarkdown(r, o, findings, rows, noDetails)
 	}
 	_, err := io.WriteString(w, out)
 	return err
@@ -87,8 +85,9 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 type detailLevel int
 
 const (
-	fullDetails detailLevel = iota
-	whyOnly
+	fullDetails detailLevel = iota // why, every distinct fix, docs
+	oneFix                         // why, the first fix, docs
+	whyOnly                        // why and docs
 	noDetails
 )
 
@@ -128,7 +127,7 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 	}
 	fmt.Fprintf(&b, " %d %s", s.Statements, plural(s.Statements, "statement", "statements"))
 	if s.Context > 0 {
-		fmt.Fprintf(&b, ", with the %d other %s of the history as context", s.Context, plural(s.Context, "migration", "migrations"))
+		fmt.Fprintf(&b, ", with the %d other %s of the history as context", s.Context, plural(s.Context, "file", "files"))
 	}
 	if r.PGVersion != "" {
 		fmt.Fprintf(&b, ", PostgreSQL %s", r.PGVersion)
@@ -137,7 +136,7 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 	if o.Since != nil {
 		fmt.Fprintf(&b, "Since the last review (`%s`): %d new, %d fixed", shortSHA(o.Since.Commit), o.Since.New, len(o.Since.Fixed))
 		if len(o.Since.Fixed) > 0 {
-			b.WriteString(" (" + codeList(o.Since.Fixed) + ")")
+			b.WriteString(" (" + countedList(o.Since.Fixed) + ")")
 		}
 		b.WriteString(".\n\n")
 	}
@@ -147,8 +146,13 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 		}
 		return o.Thread(f)
 	}
+	dir := commonDir(findings)
 	if len(findings) > 0 {
-		b.WriteString("| where | rule | severity | what | thread |\n|---|---|---|---|---|\n")
+		where := "where"
+		if dir != "" {
+			where = "where (in `" + dir + "`)"
+		}
+		fmt.Fprintf(&b, "| %s | rule | severity | what | thread |\n|---|---|---|---|---|\n", where)
 		for _, f := range findings[:rows] {
 			sev := severityIcon[f.Severity] + " " + f.Severity.String()
 			if f.Blocking {
@@ -169,7 +173,7 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 			if u := thread(f); u != "" {
 				link = "[thread](" + u + ")"
 			}
-			fmt.Fprintf(&b, "| `%s:%d` | `%s` | %s | %s | %s |\n", relPath(f.Path), f.Line, f.Rule, sev, cell(what), link)
+			fmt.Fprintf(&b, "| `%s:%d` | `%s` | %s | %s | %s |\n", strings.TrimPrefix(relPath(f.Path), dir), f.Line, f.Rule, sev, cell(what), link)
 		}
 		if rows < len(findings) {
 			fmt.Fprintf(&b, "| | | | … and %d more: run `reviewer check` on this branch for all | |\n", len(findings)-rows)
@@ -223,11 +227,15 @@ func writeRuleDetails(b *strings.Builder, findings []checks.Finding, thread func
 	}
 	for _, rule := range rules {
 		fs := byRule[rule]
-		fmt.Fprintf(b, "<details><summary><code>%s</code>: why, and how to fix</summary>\n\n", rule)
+		title := "why, and how to fix"
+		if level == whyOnly {
+			title = "why (the fix for each statement: <code>reviewer check</code>)"
+		}
+		fmt.Fprintf(b, "<details><summary><code>%s</code>: %s</summary>\n\n", rule, title)
 		if why := fs[0].Why; why != "" {
 			fmt.Fprintf(b, "**Why:** %s\n\n", why)
 		}
-		if level == fullDetails {
+		if level == fullDetails || level == oneFix {
 			// One fix per distinct text, with the places it is for.
 			var order []string
 			where := map[string][]string{}
@@ -240,7 +248,11 @@ func writeRuleDetails(b *strings.Builder, findings []checks.Finding, thread func
 				}
 				where[f.Fix] = append(where[f.Fix], fmt.Sprintf("`%s:%d`", relPath(f.Path), f.Line))
 			}
-			for _, fix := range order {
+			for i, fix := range order {
+				if level == oneFix && i > 0 {
+					fmt.Fprintf(b, "The same fix, written for each statement, applies at %d more %s; `reviewer check` prints each.\n\n", len(order)-1, plural(len(order)-1, "place", "places"))
+					break
+				}
 				fmt.Fprintf(b, "**Fix** (%s): %s\n\n", strings.Join(where[fix], ", "), FencedSQL(fix))
 			}
 		}
@@ -311,7 +323,7 @@ func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}
-	const max = 200
+	const max = 120
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -322,10 +334,37 @@ func firstLine(s string) string {
 	return s
 }
 
-func codeList(xs []string) string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = "`" + x + "`"
+// commonDir is the directory (with a trailing slash) all findings are in,
+// "" when they are in several or at the root.
+func commonDir(findings []checks.Finding) string {
+	dir := ""
+	for i, f := range findings {
+		p := relPath(f.Path)
+		d := p[:strings.LastIndexByte(p, '/')+1]
+		if i == 0 {
+			dir = d
+		} else if d != dir {
+			return ""
+		}
+	}
+	return dir
+}
+
+// countedList writes sorted names as code, each once with its count:
+// `a` ×2, `b`.
+func countedList(xs []string) string {
+	var out []string
+	for i := 0; i < len(xs); {
+		j := i
+		for j < len(xs) && xs[j] == xs[i] {
+			j++
+		}
+		s := "`" + xs[i] + "`"
+		if j-i > 1 {
+			s += fmt.Sprintf(" ×%d", j-i)
+		}
+		out = append(out, s)
+		i = j
 	}
 	return strings.Join(out, ", ")
 }
@@ -340,7 +379,10 @@ func FencedSQL(fix string) string {
 		code := strings.HasPrefix(l, "    ")
 		switch {
 		case code && !inCode:
-			out = append(out, "", "```sql")
+			if len(out) > 0 && strings.TrimSpace(out[len(out)-1]) != "" {
+				out = append(out, "")
+			}
+			out = append(out, "```sql")
 			inCode = true
 		case !code && inCode && strings.TrimSpace(l) != "":
 			out = append(out, "```", "")
