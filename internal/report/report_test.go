@@ -46,7 +46,8 @@ func TestMarkdown(t *testing.T) {
 		"<!-- pgai-reviewer:summary -->\n",
 		"1 blocking finding in 1 of 2 migrations",
 		"Measured on a clone: 1 statement run.",
-		"| `db/V1__a.sql:2` | `index-create-nonconcurrent` | 🔴 error, blocking |",
+		"| where (in `db/`) |",
+		"| `V1__a.sql:2` | `index-create-nonconcurrent` | 🔴 error, blocking |",
 		"```sql\nCREATE INDEX CONCURRENTLY i ON t (x);\n```",
 		"Reviewed commit `0123456789ab`",
 	} {
