@@ -193,10 +193,33 @@ func (g GitLabTree) log() *slog.Logger {
 }
 
 // isContextFile says which files of the migration directories a review
-// reads: SQL files, sqitch plans and Flyway script configurations.
+// reads: SQL files, sqitch plans, Flyway script configurations and
+// diesel's per-migration metadata.toml.
 func isContextFile(p string) bool {
 	base := path.Base(p)
-	return strings.EqualFold(path.Ext(p), ".sql") || base == "sqitch.plan" || strings.HasSuffix(base, ".sql.conf")
+	return strings.EqualFold(path.Ext(p), ".sql") || base == "sqitch.plan" || strings.HasSuffix(base, ".sql.conf") || base == "metadata.toml"
+}
+
+// projectFiles are the files outside the migration directories that the
+// parser reads to know a framework: a Cargo.toml (sqlx, diesel) in a
+// migration directory or up to three levels above it.
+func projectFiles(dirs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range dirs {
+		for range 4 {
+			p := path.Join(d, "Cargo.toml")
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+			if d == "." {
+				break
+			}
+			d = path.Dir(d)
+		}
+	}
+	return out
 }
 
 func notExist(err error) bool {
@@ -272,7 +295,8 @@ func cleanDir(dir string) string {
 // ContextDirs are the directories whose every migration a review reads,
 // as `reviewer check` would be run on them: the configured paths, or else
 // the directories of the changed migrations (a sqitch project's for its
-// deploy, revert and verify scripts).
+// deploy, revert and verify scripts; the parent of diesel's and Prisma's
+// one directory per migration).
 func ContextDirs(cfg *config.Config, changed []string) []string {
 	set := map[string]bool{}
 	if cfg != nil && len(cfg.Paths) > 0 {
@@ -282,9 +306,11 @@ func ContextDirs(cfg *config.Config, changed []string) []string {
 	} else {
 		for _, p := range changed {
 			dir := path.Dir(p)
-			switch path.Base(dir) {
-			case "deploy", "revert", "verify":
-				dir = path.Dir(dir)
+			switch {
+			case path.Base(dir) == "deploy", path.Base(dir) == "revert", path.Base(dir) == "verify":
+				dir = path.Dir(dir) // a sqitch project
+			case path.Base(p) == "up.sql", path.Base(p) == "down.sql", path.Base(p) == "migration.sql":
+				dir = path.Dir(dir) // one directory per migration (diesel, Prisma)
 			}
 			set[dir] = true
 		}
@@ -320,7 +346,7 @@ func ReviewTree(ctx context.Context, t Tree) (*report.Report, error) {
 		return rep, nil
 	}
 	dirs := ContextDirs(t.Config, t.Changed)
-	var named []string
+	named := projectFiles(dirs)
 	if t.Config.Schema != "" {
 		named = append(named, t.Config.Schema)
 	}
