@@ -362,7 +362,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitError
 	}
 	hide, _ := cfg.visibility()
-	pages, err := ui.New(ui.Options{Reviews: svc.archive, Experiments: svc.archive, Hide: hide, Logger: log})
+	pages, err := ui.New(uiOptions(ctx, svc.pool, svc.archive, hide, log))
 	if err != nil {
 		log.Error("ui", "err", err)
 		return exitError

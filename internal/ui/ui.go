@@ -92,7 +92,7 @@ func New(o Options) (*Handler, error) {
 	m.HandleFunc("GET /ui/experiments/{id}", h.experiment)
 	m.HandleFunc("GET /ui/benchmarks/{$}", h.benchmarks)
 	m.HandleFunc("GET /ui/benchmarks/{id}", h.benchmark)
-	m.HandleFunc("GET /ui/benchmarks/{id}/artifacts/{name}", h.artifact)
+	m.HandleFunc("GET /ui/benchmarks/{id}/artifacts/{name...}", h.artifact)
 	m.HandleFunc("GET /ui/conversations/{$}", h.conversations)
 	m.HandleFunc("GET /ui/conversations/{id}", h.conversation)
 	return h, nil

@@ -28,6 +28,14 @@ func (h *Handler) funcs() template.FuncMap {
 			return Prefix + k.Path()
 		},
 		"pathEsc": url.PathEscape,
+		// pathSegs escapes each segment of a slash-separated name.
+		"pathSegs": func(p string) string {
+			segs := strings.Split(p, "/")
+			for i, s := range segs {
+				segs[i] = url.PathEscape(s)
+			}
+			return strings.Join(segs, "/")
+		},
 		"verdictText": func(v string) string {
 			switch v {
 			case archive.VerdictBlocking:
