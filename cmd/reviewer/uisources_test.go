@@ -50,7 +50,7 @@ func TestUIStoredBenchmarksAndConversations(t *testing.T) {
 	start := time.Now().Add(-time.Hour).UTC()
 	run := &loadtest.Run{Name: "orders lookup", Runner: "local", Status: loadtest.StatusDone, StartedAt: start, FinishedAt: start.Add(time.Minute),
 		Target: "postgres://bench:hunter2@db:5432/shop", Server: "PostgreSQL 15.8",
-		Spec: loadtest.Spec{Workload: loadtest.Workload{Builtin: "select-only", Clients: []int{1, 4}, Scale: 10, Duration: loadtest.Duration(3 * time.Second)}},
+		Spec:  loadtest.Spec{Workload: loadtest.Workload{Builtin: "select-only", Clients: []int{1, 4}, Scale: 10, Duration: loadtest.Duration(3 * time.Second)}},
 		Files: []string{"results.md"},
 		Iterations: []loadtest.Iteration{
 			{Point: loadtest.Point{Seq: 1, Clients: 1}, Dir: "001", Summary: loadtest.Summary{Clients: 1, TPS: 500, Transactions: 1500},
