@@ -1,6 +1,8 @@
 package kb
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,8 +80,10 @@ func TestParseDocsDirErrors(t *testing.T) {
 
 func TestParseSourceTree(t *testing.T) {
 	t.Parallel()
+	notes := map[string]string{}
 	docs, err := ParseSourceTree("testdata/srctree", SourceOptions{
 		BaseURL: "https://github.com/postgres/postgres/blob/{tag}", Tag: "REL_15_10", Name: "postgres",
+		Notes: func(path, reason string) { notes[path] = reason },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -99,15 +103,118 @@ func TestParseSourceTree(t *testing.T) {
 	want := []row{
 		{"README > Lock manager", base + "README#L1", "This directory holds a fixture for the knowledge base tests."},
 		{"README > Lock manager > Deadlock detection", base + "README#L6", "When a backend waits longer than deadlock_timeout it runs the deadlock"},
-		{"src/backend/locks.c", base + "src/backend/locks.c#L1-L18", "/*-------------------------------------------------------------------------"},
+		{"src/backend/latin1.c > old_function()", base + "src/backend/latin1.c#L1-L6", "/* Latin-1 comment by Jürgen Müller. */"},
+		{"src/backend/locks.c", base + "src/backend/locks.c#L1-L7", "/*-------------------------------------------------------------------------"},
+		{"src/backend/locks.c > #include", base + "src/backend/locks.c#L8-L8", `#include "postgres.h"`},
+		{"src/backend/locks.c > LOCK_NAME", base + "src/backend/locks.c#L10-L11", `#define LOCK_NAME(m) \`},
+		{"src/backend/locks.c > lock_mode_names", base + "src/backend/locks.c#L13-L17", "static const char *const lock_mode_names[] = {"},
 		{"src/backend/locks.c > lock_conflicts()", base + "src/backend/locks.c#L19-L30", "/*"},
 		{"src/backend/locks.c > lock_mode_name()", base + "src/backend/locks.c#L32-L40", `/* Name of a lock mode, for messages like "waiting for {lock}". */`},
+		{"src/include/locks.h", base + "src/include/locks.h#L1-L4", "/*"},
+		{"src/include/locks.h > LOCKS_H", base + "src/include/locks.h#L5-L6", "#ifndef LOCKS_H"},
+		{"src/include/locks.h > #include", base + "src/include/locks.h#L8-L8", `#include "c.h"`},
+		{"src/include/locks.h > LOCKMASK", base + "src/include/locks.h#L10-L11", "/* A bit per lock mode. */"},
+		{"src/include/locks.h > LockModeKind", base + "src/include/locks.h#L13-L20", "/*"},
+		{"src/include/locks.h > LOCKBIT_ON, LOCKBIT_OFF", base + "src/include/locks.h#L22-L24", "/* Conversions between modes and bits. */"},
+		{"src/include/locks.h > struct LockHolder", base + "src/include/locks.h#L26-L30", "struct LockHolder"},
+		{"src/include/locks.h > lock_conflicts(), lock_mode_name()", base + "src/include/locks.h#L32-L36", "extern bool lock_conflicts(int held, int requested);"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("chunks (-want +got):\n%s", diff)
 	}
+	wantNotes := map[string]string{
+		"README.euc_jp":                  "not UTF-8 (24 non-ASCII bytes of 51: another encoding), skipped",
+		"src/backend/latin1.c":           "not UTF-8, converted from Latin-1",
+		"src/backend/parser/gram.c":      "generated (listed in .gitignore, not in the upstream repository), skipped",
+		"src/backend/parser/bootparse.c": "generated (its header says so), skipped",
+	}
+	if diff := cmp.Diff(wantNotes, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
 	if _, err := ParseSourceTree("testdata/srctree", SourceOptions{}); err == nil {
 		t.Error("no base URL: want an error")
+	}
+	for _, bad := range []string{"github.com/postgres/postgres/blob/{tag}", "https://github.com/postgres/postgres/blob/{version}", "https://x/{tag}"} {
+		if _, err := ParseSourceTree("testdata/srctree", SourceOptions{BaseURL: bad, Tag: "REL_15_10"}); err == nil && bad != "https://x/{tag}" {
+			t.Errorf("base URL %q: want an error", bad)
+		}
+	}
+	if _, err := ParseSourceTree("testdata/srctree", SourceOptions{BaseURL: "https://github.com/postgres/postgres/blob/{tag}"}); err == nil {
+		t.Error("{tag} without a tag: want an error")
+	}
+}
+
+// TestDetectSource: trees fetched by scripts/kb-fetch (.pgai-kb.json),
+// unpacked by apt-get source (debian/changelog) or named like their
+// tarball cite the exact upstream tag and credit upstream's copyright
+// holder; an unknown tree is not guessed.
+func TestDetectSource(t *testing.T) {
+	t.Parallel()
+	write := func(dir, name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := t.TempDir()
+	pg := filepath.Join(root, "postgresql-15.18")
+	write(pg, ".pgai-kb.json", `{"package": "postgresql-15", "version": "15.18", "debian_version": "15.18-0+deb12u1"}`)
+	write(pg, "COPYRIGHT", "PostgreSQL Database Management System\n\nPortions Copyright (c) 1996-2025, PostgreSQL Global Development Group\n")
+	bouncer := filepath.Join(root, "src-of-bouncer")
+	write(bouncer, "debian/changelog", "pgbouncer (1.24.1-1+deb13u2) trixie; urgency=medium\n")
+	write(bouncer, "COPYRIGHT", "PgBouncer\n\nCopyright (c) 2007-2009  Marko Kreen, Skype Technologies OÜ\n")
+	patroni := filepath.Join(root, "patroni-4.0.7")
+	write(patroni, "LICENSE", "The MIT License (MIT)\n\nCopyright (c) 2025 Compose, Zalando SE, Patroni Contributors\n")
+	write(patroni, "docs/conf.py", "author = 'Patroni Contributors'\n")
+	other := filepath.Join(root, "myproject")
+	write(other, "README", "hello\n")
+
+	type got struct {
+		URL, Name, Title, PGVersion, Author, DocsAuthor string
+		DocsOnly                                        bool
+	}
+	for _, tc := range []struct {
+		dir  string
+		want got
+	}{
+		{pg, got{"https://github.com/postgres/postgres/blob/REL_15_18", "postgresql-15", "PostgreSQL 15.18", "15", "The PostgreSQL Global Development Group", "", false}},
+		{bouncer, got{"https://github.com/pgbouncer/pgbouncer/blob/pgbouncer_1_24_1", "pgbouncer", "PgBouncer 1.24.1", "", "Marko Kreen, Skype Technologies OÜ", "", false}},
+		{patroni, got{"https://github.com/patroni/patroni/blob/v4.0.7", "patroni", "Patroni 4.0.7", "", "Compose, Zalando SE, Patroni Contributors", "Patroni Contributors", true}},
+	} {
+		opts, _, ok, err := DetectSource(tc.dir)
+		if err != nil || !ok {
+			t.Errorf("%s: %v, %v", tc.dir, ok, err)
+			continue
+		}
+		g := got{strings.ReplaceAll(opts.BaseURL, "{tag}", opts.Tag), opts.Name, opts.Title, opts.PGVersion, opts.Author, opts.DocsAuthor, opts.DocsOnly}
+		if diff := cmp.Diff(tc.want, g); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.dir, diff)
+		}
+	}
+	if _, _, ok, err := DetectSource(other); ok || err != nil {
+		t.Errorf("unknown tree: ok %v, err %v", ok, err)
+	}
+	// A project's docs are docs (trust high, page title in the heading),
+	// its code is source.
+	write(patroni, "docs/rest_api.rst", "REST API\n========\n\nPatroni has a rich REST API.\n\nHealth check endpoints\n----------------------\n\nGET /primary returns 200 on the leader.\n")
+	write(patroni, "patroni/api.py", "print('not ingested')\n")
+	opts, _, _, _ := DetectSource(patroni)
+	docs, err := ParseSourceTree(patroni, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 1 || docs[0].Kind != KindDocs || docs[0].Trust != TrustHigh || docs[0].Author != "Patroni Contributors" ||
+		docs[0].Title != "Patroni 4.0.7 docs: REST API" || docs[0].Key != "docs:patroni:docs/rest_api.rst" {
+		t.Fatalf("patroni docs: %+v", docs)
+	}
+	c := docs[0].Chunks[len(docs[0].Chunks)-1]
+	if h := strings.Join(c.Heading, HeadingSep); h != "Patroni 4.0.7 > docs/rest_api.rst > REST API > Health check endpoints" ||
+		c.URL != "https://github.com/patroni/patroni/blob/v4.0.7/docs/rest_api.rst#health-check-endpoints" {
+		t.Errorf("last chunk %q %s", h, c.URL)
 	}
 }
 
@@ -153,26 +260,39 @@ func TestParseArticles(t *testing.T) {
 
 func TestRuleDocuments(t *testing.T) {
 	t.Parallel()
-	docs := RuleDocuments([]RuleDoc{{
+	rules := []RuleDoc{{
 		ID: "index-create-nonconcurrent", Summary: "CREATE INDEX without CONCURRENTLY.",
 		Why: "It takes a SHARE lock: writes wait.", Fix: "CREATE INDEX CONCURRENTLY ...",
 		DocsURL:  "https://www.postgresql.org/docs/current/sql-createindex.html",
 		Examples: []RuleExample{{Name: "index-create-nonconcurrent", Bad: "CREATE INDEX i ON t (a);\n", Good: "CREATE INDEX CONCURRENTLY i ON t (a);\n"}},
-	}}, "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules.md#{id}", "")
-	if len(docs) != 1 || len(docs[0].Chunks) != 2 {
+	}, {ID: "ban-drop-column", Summary: "DROP COLUMN breaks running code."}}
+	docs, err := RuleDocuments(rules, DefaultRulesURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || len(docs[0].Chunks) != 1 {
 		t.Fatalf("got %+v", docs)
 	}
 	d := docs[0]
-	if d.URL != "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules.md#index-create-nonconcurrent" || d.Kind != KindRules || d.Author != "pgai reviewer" {
+	if d.URL != "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules/index-create-nonconcurrent.md" || d.Kind != KindRules || d.Author != "pgai reviewer" || d.Trust != TrustReviewer {
 		t.Errorf("document %+v", d)
 	}
-	for _, want := range []string{"Why: It takes a SHARE lock", "Fix: CREATE INDEX CONCURRENTLY"} {
+	if docs[1].URL == d.URL || docs[1].Chunks[0].URL != docs[1].URL {
+		t.Errorf("rules share a URL: %s, %s", d.URL, docs[1].URL)
+	}
+	for _, want := range []string{"Why: It takes a SHARE lock", "Fix: CREATE INDEX CONCURRENTLY", "Flagged example:\nCREATE INDEX i ON t (a);"} {
 		if !strings.Contains(d.Chunks[0].Text, want) {
 			t.Errorf("chunk lacks %q: %s", want, d.Chunks[0].Text)
 		}
 	}
-	if !strings.Contains(d.Chunks[1].Text, "Flagged (bad):\nCREATE INDEX i ON t (a);") {
-		t.Errorf("example chunk: %s", d.Chunks[1].Text)
+	for _, bad := range []string{
+		"https://gitlab.com/pgai/reviewer/-/blob/main/README.md#rules", // no {id}: one URL for all
+		"docs/rules/{id}.md",                 // not absolute
+		"https://example.com/{rule}.md#{id}", // unknown placeholder
+	} {
+		if _, err := RuleDocuments(rules, bad, ""); err == nil {
+			t.Errorf("template %q: want an error", bad)
+		}
 	}
 }
 

@@ -1,0 +1,6 @@
+/* Latin-1 comment by Jürgen Müller. */
+int
+old_function(void)
+{
+	return 1;
+}
