@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"errors"
 	"strings"
 )
 
@@ -16,9 +17,25 @@ type RuleExample struct {
 	Name, Bad, Good string
 }
 
-// RuleDocuments turns rule docs into documents citing urlTemplate, where
-// the rule catalogue is published; "{id}" in it is replaced by the rule id.
-func RuleDocuments(rules []RuleDoc, urlTemplate, author string) []Document {
+// DefaultRulesURL is where docs/rules/<id>.md, one generated page per
+// rule, is published.
+const DefaultRulesURL = "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules/{id}.md"
+
+// maxRuleExampleLines bounds the flagged example kept in a rule's chunk.
+const maxRuleExampleLines = 8
+
+// RuleDocuments turns rule docs into documents, each citing its own page:
+// urlTemplate must contain "{id}" (replaced by the rule id) so that no two
+// rules share a URL. A rule is one chunk (summary, why, fix, docs link and
+// its first flagged example, cut to a few lines): examples are not
+// separate results. Rules have trust "reviewer", below the official docs.
+func RuleDocuments(rules []RuleDoc, urlTemplate, author string) ([]Document, error) {
+	if err := ValidateURLTemplate(urlTemplate, "{id}"); err != nil {
+		return nil, err
+	}
+	if !strings.Contains(urlTemplate, "{id}") {
+		return nil, errors.New("rules URL template " + urlTemplate + " has no {id}: every rule needs its own URL")
+	}
 	if author == "" {
 		author = "pgai reviewer"
 	}
@@ -36,24 +53,22 @@ func RuleDocuments(rules []RuleDoc, urlTemplate, author string) []Document {
 		if r.DocsURL != "" {
 			b.WriteString("PostgreSQL docs: " + r.DocsURL + "\n")
 		}
-		chunks := []Chunk{{Heading: []string{"Rule " + r.ID}, URL: url, Text: strings.TrimSpace(b.String())}}
 		for _, ex := range r.Examples {
-			var e strings.Builder
 			if s := strings.TrimSpace(ex.Bad); s != "" {
-				e.WriteString("Flagged (bad):\n" + s + "\n")
+				lines := strings.Split(s, "\n")
+				if len(lines) > maxRuleExampleLines {
+					lines = append(lines[:maxRuleExampleLines], "…")
+				}
+				b.WriteString("Flagged example:\n" + strings.Join(lines, "\n") + "\n")
+				break
 			}
-			if s := strings.TrimSpace(ex.Good); s != "" {
-				e.WriteString("Safe (good):\n" + s + "\n")
-			}
-			if e.Len() == 0 {
-				continue
-			}
-			chunks = append(chunks, Chunk{Heading: []string{"Rule " + r.ID, "Example " + ex.Name}, URL: url, Text: strings.TrimSpace(e.String())})
 		}
+		title := "Rule " + r.ID
 		docs = append(docs, Document{
-			Key: "rules:" + r.ID, Kind: KindRules, Title: "Rule " + r.ID + ": " + r.Summary, URL: url,
-			Author: author, Trust: TrustHigh, Chunks: chunks,
+			Key: "rules:" + r.ID, Kind: KindRules, Title: title + ": " + r.Summary, URL: url,
+			Author: author, Trust: TrustReviewer,
+			Chunks: []Chunk{{Heading: []string{"pgai reviewer rules", title}, URL: url, Text: strings.TrimSpace(b.String())}},
 		})
 	}
-	return docs
+	return docs, nil
 }
