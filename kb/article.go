@@ -188,3 +188,26 @@ func htmlToMarkdown(src []byte) (string, error) {
 	}
 	return strings.Join(out, "\n"), nil
 }
+
+// ArticleRevocations lists the keys of the articles a manifest lists
+// without permission, so that they can be removed from the knowledge base
+// whatever collection stored them (Store.Remove): a revoked permission
+// must take an article out in every case, also when the manifest was
+// ingested under another path before.
+func ArticleRevocations(manifestPath string) ([]string, error) {
+	b, err := os.ReadFile(manifestPath)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	var m Manifest
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parse manifest %s: %w", manifestPath, err)
+	}
+	var keys []string
+	for _, a := range m.Articles {
+		if !a.Permission && a.URL != "" {
+			keys = append(keys, "article:"+a.URL)
+		}
+	}
+	return keys, nil
+}

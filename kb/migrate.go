@@ -22,9 +22,10 @@ const migrationLock = 7_262_011_001
 
 // migrationHooks run Go code in a migration's transaction, after its SQL:
 // 0004 replaces the posting lists with packed ones, which only the Go code
-// can write.
+// can write; 0005 changes trust levels and the indexed heading words.
 var migrationHooks = map[int]func(context.Context, pgx.Tx) error{
 	4: refreshPostings,
+	5: refreshPostings,
 }
 
 type migration struct {

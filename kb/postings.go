@@ -140,6 +140,10 @@ func refreshPostings(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, "INSERT INTO kb_lexemes SELECT 'total', '', count(*) FROM kb_chunks"); err != nil {
 		return fmt.Errorf("count chunks: %w", err)
 	}
+	// The mean chunk length of each kind, for BM25's length normalisation.
+	if _, err := tx.Exec(ctx, "INSERT INTO kb_lexemes SELECT 'avglen', kind, greatest(1, round(avg(tokens)))::int FROM kb_chunks GROUP BY kind"); err != nil {
+		return fmt.Errorf("mean chunk lengths: %w", err)
+	}
 	return nil
 }
 

@@ -149,7 +149,7 @@ func TestFilteredSearchDoesNotStarve(t *testing.T) {
 			if d.Kind == KindDocs {
 				text = "vacuum details"
 			}
-			d.Chunks = append(d.Chunks, Chunk{Heading: []string{d.Title}, Text: fmt.Sprintf("%s %d %d", text, i, c)})
+			d.Chunks = append(d.Chunks, Chunk{Heading: []string{d.Title, fmt.Sprint("part ", c)}, Text: fmt.Sprintf("%s %d %d", text, i, c)})
 		}
 		docs = append(docs, d)
 	}
@@ -231,7 +231,7 @@ func TestCommonTermsOnly(t *testing.T) {
 			if c%2 == 0 {
 				text = "vacuum freeze"
 			}
-			d.Chunks = append(d.Chunks, Chunk{Heading: []string{d.Title}, Text: fmt.Sprintf("%s %d", text, c)})
+			d.Chunks = append(d.Chunks, Chunk{Heading: []string{d.Title, fmt.Sprint("part ", c)}, Text: fmt.Sprintf("%s %d", text, c)})
 		}
 		docs = append(docs, d)
 	}

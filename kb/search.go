@@ -61,6 +61,11 @@ type Result struct {
 	Snippet   string  `json:"snippet"`
 	Text      string  `json:"text"`
 	Score     float64 `json:"score"`
+	// Match is the full-text relevance on a 0-1 scale: the share of the
+	// query's term weight the result's section matches (BM25 with term
+	// frequency saturation and length normalisation, heading, identifier
+	// and phrase matches), 0 when only the vector side found it.
+	Match float64 `json:"match"`
 	// Ranks in each retriever, 0 when the retriever did not return it.
 	FullTextRank int `json:"fulltext_rank,omitempty"`
 	VectorRank   int `json:"vector_rank,omitempty"`
@@ -85,11 +90,25 @@ var (
 	// commonTermMinChunks: below this many chunks no term is dropped (the
 	// cost does not matter there).
 	commonTermMinChunks = 5000
-	// phraseCandidates: in unfiltered searches, phrase matches re-rank
-	// this many best chunks by term score.
-	phraseCandidates = 200
 	// efSearch is the HNSW candidate list size at query time.
 	efSearch = 100
+	// bm25K1 and bm25B: BM25's term-frequency saturation and length
+	// normalisation (Robertson's usual values); a chunk's length is
+	// compared with the mean length of its kind (code is longer than prose).
+	bm25K1 = 1.2
+	bm25B  = 0.75
+	// kindCandidates: chunks per kind that the term sums pass on to the
+	// BM25 re-ranking, so one kind's long chunks cannot crowd out another.
+	kindCandidates = 150
+	// kindPrior weighs each kind's BM25 match before the kinds are merged,
+	// for plain-language questions: the docs answer them; rules (our own
+	// wording, trust "reviewer") and source code come second. A query
+	// naming a code identifier (LockAcquire, lock_timeout found in code)
+	// weighs source like docs.
+	kindPrior = map[Kind]float64{KindDocs: 1, KindArticle: 0.95, KindRules: 0.8, KindSource: 0.75, KindWeb: 0.7, KindMailingList: 0.7}
+	// sectionEvidence: a section's score gains this share of the score of
+	// its second-best chunk (repeats are collapsed into one result).
+	sectionEvidence = 0.15
 )
 
 // ErrNoQuery is returned for a query with no searchable words.
@@ -121,7 +140,8 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 		return nil, err
 	}
 	cand := max(50, 3*opts.Limit)
-	var ftIDs, vecIDs []int64
+	var ftHits []ftHit
+	var vecIDs []int64
 	var terms queryTerms
 	// The full-text side does not wait for the vector side's model
 	// lookup: they run concurrently from the start.
@@ -133,7 +153,7 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 			if terms, err = s.queryTerms(gctx, query, opts); err != nil {
 				return err
 			}
-			ftIDs, err = s.fullText(gctx, terms, opts, cand)
+			ftHits, err = s.fullText(gctx, terms, opts, cand)
 			return err
 		})
 	}
@@ -166,7 +186,15 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 		return nil, err
 	}
 	if !vectorRan && len(terms.en) == 0 && len(terms.simple) == 0 {
-		return nil, ErrNoQuery
+		// Only stop words, or words found nowhere: no results (the CLI
+		// suggests close words, see Suggest).
+		return nil, nil
+	}
+	ftIDs := make([]int64, len(ftHits))
+	hitOf := make(map[int64]ftHit, len(ftHits))
+	for i, h := range ftHits {
+		ftIDs[i] = h.id
+		hitOf[h.id] = h
 	}
 	type fused struct {
 		id        int64
@@ -227,6 +255,12 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 			continue // deleted between the two queries
 		}
 		r.Score = f.score
+		r.Match = hitOf[f.id].match
+		if !vectorRan {
+			// Full text only: the score is the BM25 match weighed by
+			// kind, which means something on its own (RRF scores do not).
+			r.Score = hitOf[f.id].score
+		}
 		r.FullTextRank = f.ftR
 		r.VectorRank = f.vecR
 		out = append(out, r)
@@ -264,10 +298,20 @@ type queryTerms struct {
 	simple  []queryTerm // identifiers, underscores removed
 	phrases []queryTerm // adjacent english stems as a phrase query ('set' <2> 'null')
 	total   float64     // chunks in the knowledge base
+	// avgLen is the mean length (tokens) of the chunks of each kind.
+	avgLen map[Kind]float64
 	// lists are the posting lists read with the terms (one per filter
 	// group that passes): headings and identifiers, and the body lists
 	// of terms that are not common.
-	lists map[listKey][][]byte
+	lists map[listKey][]kindList
+	// unknown are query words found nowhere in the knowledge base.
+	unknown []string
+}
+
+// kindList is one packed posting list of a filter group, and its kind.
+type kindList struct {
+	kind Kind
+	ids  []byte
 }
 
 // listKey names the posting lists of one lexeme in one field.
@@ -285,7 +329,10 @@ func (q queryTerms) orQuery() string {
 	return strings.Join(parts, " | ")
 }
 
-var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+`)
+// identifierRE finds identifiers in a query: snake_case
+// (pg_stat_statements, lock_timeout) and CamelCase (LockAcquire,
+// heap_insert), which the identifier field holds as one lexeme.
+var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|\b[A-Z]?[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b`)
 
 // safeLexeme keeps lexemes that need no escaping inside tsquery quotes.
 var safeLexeme = regexp.MustCompile(`^[\p{L}\p{N}_.\-/]+$`)
@@ -322,19 +369,22 @@ func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions
 			SELECT 0::int2, lexeme FROM q, n WHERE ndoc > 0 AND (ndoc <= $3::float8 * total + 1 OR total < $4::int)
 			UNION ALL
 			SELECT 2::int2, lexeme FROM unnest($2::text[]) lexeme)
-		SELECT 'english', lexeme, positions, ndoc, NULL::int2, NULL::bytea FROM q
+		SELECT 'english', lexeme, positions, ndoc, NULL::int2, NULL::bytea, NULL::text FROM q
 		UNION ALL
-		SELECT 'simple', lexeme, NULL, ndoc, NULL, NULL FROM kb_lexemes WHERE config = 'simple' AND lexeme = ANY($2)
+		SELECT 'simple', lexeme, NULL, ndoc, NULL, NULL, NULL FROM kb_lexemes WHERE config = 'simple' AND lexeme = ANY($2)
 		UNION ALL
-		SELECT 'total', '', NULL, total, NULL, NULL FROM n
+		SELECT 'total', '', NULL, total, NULL, NULL, NULL FROM n
 		UNION ALL
-		SELECT 'list', c.lexeme, NULL, NULL, c.field, c.chunk_ids
+		SELECT 'avglen', lexeme, NULL, ndoc, NULL, NULL, NULL FROM kb_lexemes WHERE config = 'avglen'
+		UNION ALL
+		SELECT 'list', c.lexeme, NULL, NULL, c.field, c.chunk_ids, c.kind
 		FROM k JOIN kb_postings c ON c.field = k.field AND c.lexeme = k.lexeme
 		WHERE true`+filter, args...)
 	if err != nil {
 		return q, fmt.Errorf("search: parse query: %w", err)
 	}
-	q.lists = map[listKey][][]byte{}
+	q.lists = map[listKey][]kindList{}
+	q.avgLen = map[Kind]float64{}
 	type pos struct {
 		lexeme string
 		at     int
@@ -348,13 +398,14 @@ func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions
 		var n *float64
 		var field *int16
 		var list []byte
-		if err := rows.Scan(&cfg, &l, &at, &n, &field, &list); err != nil {
+		var kind *string
+		if err := rows.Scan(&cfg, &l, &at, &n, &field, &list, &kind); err != nil {
 			rows.Close()
 			return q, fmt.Errorf("search: parse query: %w", err)
 		}
-		if cfg == "list" && field != nil {
+		if cfg == "list" && field != nil && kind != nil {
 			k := listKey{*field, l}
-			q.lists[k] = append(q.lists[k], list)
+			q.lists[k] = append(q.lists[k], kindList{Kind(*kind), list})
 			continue
 		}
 		if n == nil {
@@ -363,9 +414,14 @@ func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions
 		switch n := *n; cfg {
 		case "total":
 			total = n
+		case "avglen":
+			q.avgLen[Kind(l)] = n
 		case "simple":
 			df["simple:"+l] = n
 		case "english":
+			if n == 0 {
+				q.unknown = append(q.unknown, l)
+			}
 			if !safeLexeme.MatchString(l) || n == 0 {
 				continue
 			}
@@ -433,16 +489,28 @@ func filterSQL(opts SearchOptions, args []any) (string, []any) {
 	return " AND " + strings.Join(conds, " AND "), args
 }
 
-// fullText ranks chunks by the summed IDF of the query terms they
-// contain, a term counting more in the heading path and a pair of query
-// words more when found as a phrase. The posting lists of the terms (read
-// by queryTerms, only the filter groups that pass) are summed in Go, and
-// the best phraseCandidates chunks are re-ranked with their phrase matches
-// in one more query. Terms found in over a quarter of all chunks are
-// dropped from the body match in large knowledge bases (unless nothing
-// else is left): they barely weigh and would make every query read most of
-// the chunk ids.
-func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, limit int) ([]int64, error) {
+// ftHit is a result of the full-text side: the best chunk of a section
+// and its relevance on a 0-1 scale.
+type ftHit struct {
+	id    int64
+	match float64
+	score float64 // match times the kind's prior, plus section evidence: the ranking
+}
+
+// fullText ranks sections of the knowledge base for the query terms in
+// three steps. (1) Candidates: per kind, the chunks with the highest sums
+// of term weights (IDF in the body, more in the heading path, more for an
+// identifier), from the posting lists queryTerms read, so one kind's long
+// chunks cannot crowd out another kind. (2) BM25: the candidates are
+// re-scored with each term's frequency (saturating, k1) against the
+// chunk's length relative to its kind's mean (b), plus heading, identifier
+// and phrase matches, as a share of the most the query can score. (3)
+// Kinds are merged by that share times the kind's prior (docs first for
+// plain questions, source alike for identifier queries), and the chunks
+// of one page section collapse into one result. Terms found in over a
+// quarter of all chunks are dropped from the body match in large
+// knowledge bases (unless nothing else is left).
+func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, limit int) ([]ftHit, error) {
 	en := q.en
 	var rare []queryTerm
 	for _, t := range en {
@@ -460,8 +528,6 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	if len(en) == 0 && len(q.simple) == 0 {
 		return nil, nil
 	}
-	// Every list of the query, with its weight; the order fixes the order
-	// of the sums.
 	weights := map[listKey]float64{}
 	var order []listKey
 	add := func(field int16, lexeme string, w float64) {
@@ -476,12 +542,9 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 		add(fieldBody, t.lexeme, t.idf)
 		k := listKey{fieldBody, t.lexeme}
 		if _, ok := q.lists[k]; !ok && t.df > commonTermDF && q.total >= float64(commonTermMinChunks) {
-			// A common term kept because no other is left: queryTerms
-			// did not read its body list.
 			missing = append(missing, k)
 		}
 	}
-	// Headings are short: their lists stay small for common terms too.
 	for _, t := range q.en {
 		add(fieldHeading, t.lexeme, t.idf*headingBoost)
 	}
@@ -495,42 +558,218 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 			return nil, err
 		}
 	}
-	var lists []weightedList
+	// An identifier query: an identifier of the query is in source code.
+	codeQuery := false
+	for _, t := range q.simple {
+		for _, l := range byKey[listKey{fieldIdent, t.lexeme}] {
+			if l.kind == KindSource {
+				codeQuery = true
+			}
+		}
+	}
+	byKind := map[Kind][]weightedList{}
+	var kinds []Kind
 	for _, k := range order {
-		for _, ids := range byKey[k] {
-			lists = append(lists, weightedList{ids: ids, weight: weights[k]})
+		for _, l := range byKey[k] {
+			if _, ok := byKind[l.kind]; !ok {
+				kinds = append(kinds, l.kind)
+			}
+			byKind[l.kind] = append(byKind[l.kind], weightedList{ids: l.ids, weight: weights[k]})
 		}
 	}
-	n := limit
-	if len(q.phrases) > 0 {
-		n = max(phraseCandidates, limit)
+	slices.Sort(kinds)
+	var cand []scoredID
+	for _, k := range kinds {
+		top, err := topScores(byKind[k], max(kindCandidates, limit))
+		if err != nil {
+			return nil, fmt.Errorf("search: full text: %w", err)
+		}
+		cand = append(cand, top...)
 	}
-	top, err := topScores(lists, n)
+	if len(cand) == 0 {
+		return nil, nil
+	}
+	return s.bm25(ctx, q, en, cand, codeQuery, len(opts.Kinds) == 1, limit)
+}
+
+// bm25 re-scores candidate chunks (see fullText) and returns the best
+// section of each page section, best first, at most limit.
+func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []scoredID, codeQuery, oneKind bool, limit int) ([]ftHit, error) {
+	ids := make([]int64, len(cand))
+	for i, c := range cand {
+		ids[i] = c.id
+	}
+	terms := make([]string, len(en))
+	for i, t := range en {
+		terms[i] = quoteLexeme(t.lexeme)
+	}
+	heads := make([]string, len(q.en))
+	for i, t := range q.en {
+		heads[i] = quoteLexeme(t.lexeme)
+	}
+	idents := make([]string, len(q.simple))
+	for i, t := range q.simple {
+		idents[i] = quoteLexeme(t.lexeme)
+	}
+	phrases := make([]string, len(q.phrases))
+	for i, t := range q.phrases {
+		phrases[i] = t.lexeme
+	}
+	// ts_rank of a one-lexeme query over an unweighted tsvector is
+	// 0.1 * sum(1/j^2, j = 1..tf) / (pi^2/6): the term frequency is read
+	// back from it (tsvectors keep at most 256 positions a lexeme), which
+	// is several times cheaper than unnesting the tsvector.
+	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id, c.heading, c.kind, c.tokens,
+			ARRAY(SELECT ts_rank(c.tsv_en, t) FROM unnest($2::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
+			ARRAY(SELECT c.tsv_head @@ t FROM unnest($3::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
+			ARRAY(SELECT c.tsv_simple @@ t FROM unnest($4::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
+			ARRAY(SELECT c.tsv_en @@ t FROM unnest($5::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i)
+		FROM kb_chunks c WHERE c.id = ANY($1)`, ids, terms, heads, idents, phrases)
 	if err != nil {
-		return nil, fmt.Errorf("search: full text: %w", err)
+		return nil, fmt.Errorf("search: bm25: %w", err)
 	}
-	if len(q.phrases) > 0 && len(top) > 0 {
-		if top, err = s.phraseRerank(ctx, q.phrases, top); err != nil {
-			return nil, err
+	defer rows.Close()
+	// The most a chunk can score: every term saturated, in the heading,
+	// every identifier and phrase.
+	var best float64
+	for _, t := range en {
+		best += t.idf * (bm25K1 + 1)
+	}
+	for _, t := range q.en {
+		best += t.idf * headingBoost
+	}
+	for _, t := range q.simple {
+		best += t.idf * identifierWeight
+	}
+	for _, t := range q.phrases {
+		best += t.idf * phraseWeight
+	}
+	if best <= 0 {
+		return nil, nil
+	}
+	type section struct {
+		key         string
+		id          int64
+		score, next float64
+		sourceID    int64
+		kind        Kind
+		bestByChunk float64
+	}
+	sections := map[string]*section{}
+	for rows.Next() {
+		var id, sourceID int64
+		var heading, kind string
+		var tokens int32
+		var ranks []float32
+		var inHead, inIdent, inPhrase []bool
+		if err := rows.Scan(&id, &sourceID, &heading, &kind, &tokens, &ranks, &inHead, &inIdent, &inPhrase); err != nil {
+			return nil, fmt.Errorf("search: bm25: %w", err)
+		}
+		if len(ranks) != len(en) || len(inHead) != len(q.en) || len(inIdent) != len(q.simple) || len(inPhrase) != len(q.phrases) {
+			return nil, fmt.Errorf("search: bm25: %d/%d/%d/%d matches for %d/%d/%d/%d terms", len(ranks), len(inHead), len(inIdent), len(inPhrase), len(en), len(q.en), len(q.simple), len(q.phrases))
+		}
+		avg := q.avgLen[Kind(kind)]
+		if avg <= 0 {
+			avg = float64(tokens)
+		}
+		norm := 1 - bm25B + bm25B*float64(max(tokens, 1))/max(avg, 1)
+		var score float64
+		for i, r := range ranks {
+			tf := termFrequency(float64(r))
+			if tf > 0 {
+				score += en[i].idf * tf * (bm25K1 + 1) / (tf + bm25K1*norm)
+			}
+		}
+		for i, ok := range inHead {
+			if ok {
+				score += q.en[i].idf * headingBoost
+			}
+		}
+		for i, ok := range inIdent {
+			if ok {
+				score += q.simple[i].idf * identifierWeight
+			}
+		}
+		for i, ok := range inPhrase {
+			if ok {
+				score += q.phrases[i].idf * phraseWeight
+			}
+		}
+		match := score / best
+		prior := kindPrior[Kind(kind)]
+		if prior == 0 {
+			prior = 0.7
+		}
+		if oneKind || codeQuery && Kind(kind) == KindSource {
+			prior = 1
+		}
+		adj := match * prior
+		key := fmt.Sprintf("%d\x00%s", sourceID, heading)
+		sec := sections[key]
+		switch {
+		case sec == nil:
+			sections[key] = &section{key: key, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match}
+		case adj > sec.score || adj == sec.score && id < sec.id:
+			sec.next = max(sec.next, sec.score)
+			sec.id, sec.score, sec.bestByChunk = id, adj, match
+		default:
+			sec.next = max(sec.next, adj)
 		}
 	}
-	ids := make([]int64, 0, min(limit, len(top)))
-	for _, t := range top[:min(limit, len(top))] {
-		ids = append(ids, t.id)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: bm25: %w", err)
 	}
-	return ids, nil
+	type ranked struct {
+		id           int64
+		final, match float64
+	}
+	out := make([]ranked, 0, len(sections))
+	for _, sec := range sections {
+		out = append(out, ranked{sec.id, sec.score + sectionEvidence*sec.next, min(1, sec.bestByChunk)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].final != out[j].final {
+			return out[i].final > out[j].final
+		}
+		return out[i].id < out[j].id
+	})
+	hits := make([]ftHit, 0, min(limit, len(out)))
+	for _, r := range out[:min(limit, len(out))] {
+		hits = append(hits, ftHit{r.id, r.match, r.final})
+	}
+	return hits, nil
+}
+
+// rankSums[k] is sum(1/j^2, j = 1..k): ts_rank's per-occurrence series.
+var rankSums = func() []float64 {
+	out := make([]float64, 257)
+	for k := 1; k < len(out); k++ {
+		out[k] = out[k-1] + 1/float64(k*k)
+	}
+	return out
+}()
+
+// termFrequency inverts ts_rank for a one-lexeme query on an unweighted
+// tsvector (weight D = 0.1): rank = 0.1 * sum(1/j^2, j <= tf) / (pi^2/6).
+func termFrequency(rank float64) float64 {
+	if rank <= 0 {
+		return 0
+	}
+	sum := rank / 0.1 * 1.64493406685
+	k, _ := slices.BinarySearch(rankSums, sum-1e-4)
+	return float64(max(1, min(k, len(rankSums)-1)))
 }
 
 // postings reads the posting lists of keys whose filter group passes opts
 // and adds them to a copy of lists.
-func (s *Store) postings(ctx context.Context, keys []listKey, opts SearchOptions, lists map[listKey][][]byte) (map[listKey][][]byte, error) {
+func (s *Store) postings(ctx context.Context, keys []listKey, opts SearchOptions, lists map[listKey][]kindList) (map[listKey][]kindList, error) {
 	fields := make([]int16, len(keys))
 	lexemes := make([]string, len(keys))
 	for i, k := range keys {
 		fields[i], lexemes[i] = k.field, k.lexeme
 	}
 	filter, args := filterSQL(opts, []any{fields, lexemes})
-	rows, err := s.pool.Query(ctx, `SELECT c.field, c.lexeme, c.chunk_ids
+	rows, err := s.pool.Query(ctx, `SELECT c.field, c.lexeme, c.kind, c.chunk_ids
 		FROM unnest($1::int2[], $2::text[]) q (field, lexeme)
 		JOIN kb_postings c ON c.field = q.field AND c.lexeme = q.lexeme
 		WHERE true`+filter, args...)
@@ -540,71 +779,18 @@ func (s *Store) postings(ctx context.Context, keys []listKey, opts SearchOptions
 	out := maps.Clone(lists)
 	for rows.Next() {
 		var k listKey
+		var kind string
 		var ids []byte
-		if err := rows.Scan(&k.field, &k.lexeme, &ids); err != nil {
+		if err := rows.Scan(&k.field, &k.lexeme, &kind, &ids); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("search: posting lists: %w", err)
 		}
-		out[k] = append(out[k], ids)
+		out[k] = append(out[k], kindList{Kind(kind), ids})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: posting lists: %w", err)
 	}
-	return out, nil
-}
-
-// phraseRerank adds to each candidate's score the weight of the query
-// phrases its text holds (positions are only in the chunk row) and sorts
-// them again. Candidates whose chunk is gone are dropped.
-func (s *Store) phraseRerank(ctx context.Context, phrases []queryTerm, top []scoredID) ([]scoredID, error) {
-	ids := make([]int64, len(top))
-	for i, t := range top {
-		ids[i] = t.id
-	}
-	qs := make([]string, len(phrases))
-	for i, t := range phrases {
-		qs[i] = t.lexeme
-	}
-	// One SQL text for every query (weights are added here), so the
-	// prepared statement is reused.
-	rows, err := s.pool.Query(ctx, `SELECT c.id, ARRAY(SELECT c.tsv_en @@ p.q FROM unnest($2::tsquery[]) WITH ORDINALITY p (q, i) ORDER BY p.i)
-		FROM kb_chunks c WHERE c.id = ANY($1)`, ids, qs)
-	if err != nil {
-		return nil, fmt.Errorf("search: phrases: %w", err)
-	}
-	matches := make(map[int64][]bool, len(top))
-	for rows.Next() {
-		var id int64
-		var found []bool
-		if err := rows.Scan(&id, &found); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("search: phrases: %w", err)
-		}
-		if len(found) != len(phrases) {
-			rows.Close()
-			return nil, fmt.Errorf("search: phrases: %d matches for %d phrases", len(found), len(phrases))
-		}
-		matches[id] = found
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: phrases: %w", err)
-	}
-	out := top[:0:0]
-	for _, t := range top {
-		found, ok := matches[t.id]
-		if !ok {
-			continue
-		}
-		for i, f := range found {
-			if f {
-				t.score += phrases[i].idf * phraseWeight
-			}
-		}
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].better(out[j]) })
 	return out, nil
 }
 

@@ -42,9 +42,10 @@ type Trust int
 
 // Trust levels, ordered: filters keep sources at or above a level.
 const (
-	TrustUnknown Trust = 0 // anything not vetted
-	TrustHigh    Trust = 1 // the PostgreSQL docs, verified articles, the reviewer's rules
-	TrustHighest Trust = 2 // source code
+	TrustUnknown  Trust = 0 // anything not vetted
+	TrustReviewer Trust = 1 // the reviewer's own rule docs: ours, below the official docs
+	TrustHigh     Trust = 2 // official docs (PostgreSQL, PgBouncer, Patroni, pgvector), verified articles
+	TrustHighest  Trust = 3 // source code
 )
 
 func (t Trust) String() string {
@@ -53,21 +54,25 @@ func (t Trust) String() string {
 		return "highest"
 	case TrustHigh:
 		return "high"
+	case TrustReviewer:
+		return "reviewer"
 	}
 	return "unknown"
 }
 
-// ParseTrust reads "unknown", "high" or "highest".
+// ParseTrust reads "unknown", "reviewer", "high" or "highest".
 func ParseTrust(s string) (Trust, error) {
 	switch s {
 	case "unknown":
 		return TrustUnknown, nil
+	case "reviewer":
+		return TrustReviewer, nil
 	case "high":
 		return TrustHigh, nil
 	case "highest":
 		return TrustHighest, nil
 	}
-	return 0, fmt.Errorf("unknown trust level %q (want unknown, high or highest)", s)
+	return 0, fmt.Errorf("unknown trust level %q (want unknown, reviewer, high or highest)", s)
 }
 
 // Document is one source to store: a docs page, a source file, an article
@@ -126,10 +131,11 @@ func estimateTokens(s string) int { return (len(s) + 3) / 4 }
 
 // Store is the knowledge base in PostgreSQL. Call Migrate first.
 type Store struct {
-	pool       *pgxpool.Pool
-	logger     *slog.Logger
-	embedder   Embedder
-	embedBatch int
+	pool         *pgxpool.Pool
+	logger       *slog.Logger
+	embedder     Embedder
+	embedBatch   int
+	deferRefresh bool
 }
 
 // StoreOptions are the Store's dependencies.
@@ -141,6 +147,10 @@ type StoreOptions struct {
 	// EmbedBatch is the number of chunks Embed reads, embeds and stores at
 	// a time (default 256); a failed run keeps the batches already stored.
 	EmbedBatch int
+	// DeferRefresh: a successful Ingest does not rebuild the posting lists;
+	// the caller ingests several collections and calls RefreshLexemes once
+	// (full text does not see the new chunks until then).
+	DeferRefresh bool
 }
 
 // NewStore returns a Store on a pool whose database has been migrated.
@@ -151,7 +161,7 @@ func NewStore(pool *pgxpool.Pool, opts StoreOptions) *Store {
 	if opts.EmbedBatch <= 0 {
 		opts.EmbedBatch = 256
 	}
-	return &Store{pool: pool, logger: opts.Logger, embedder: opts.Embedder, embedBatch: opts.EmbedBatch}
+	return &Store{pool: pool, logger: opts.Logger, embedder: opts.Embedder, embedBatch: opts.EmbedBatch, deferRefresh: opts.DeferRefresh}
 }
 
 // Embedder returns the store's embedder, nil in full-text-only mode.
@@ -268,7 +278,7 @@ func (s *Store) ingest(ctx context.Context, collection string, docs []Document, 
 		}
 		st.Removed = int(tag.RowsAffected())
 	}
-	if st.Added+st.Updated+st.Removed > 0 {
+	if st.Added+st.Updated+st.Removed > 0 && !s.deferRefresh {
 		if err := s.RefreshLexemes(ctx); err != nil {
 			return st, true, err
 		}
@@ -343,6 +353,26 @@ func (s *Store) replace(ctx context.Context, collection string, d *Document, has
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	return len(d.Chunks), nil
+}
+
+// Remove deletes the sources with these keys, whatever their collection,
+// and rebuilds the posting lists when one was removed (unless the store
+// defers the rebuild). It returns how many were removed.
+func (s *Store) Remove(ctx context.Context, keys []string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, "DELETE FROM kb_sources WHERE key = ANY($1)", keys)
+	if err != nil {
+		return 0, fmt.Errorf("remove sources: %w", err)
+	}
+	n := int(tag.RowsAffected())
+	if n > 0 && !s.deferRefresh {
+		if err := s.RefreshLexemes(ctx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // RefreshLexemes rebuilds the posting lists of the full-text fields and

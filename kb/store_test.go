@@ -218,9 +218,15 @@ func TestSearchFullText(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range []string{"", "   ", "the and of"} {
+	for _, q := range []string{"", "   "} {
 		if _, err := s.Search(t.Context(), q, SearchOptions{}); !errors.Is(err, ErrNoQuery) {
 			t.Errorf("%q: got %v, want ErrNoQuery", q, err)
+		}
+	}
+	// Stop words only, or words found nowhere: no results, no error.
+	for _, q := range []string{"the and of", "xyzzyplugh", "frobnicate quux"} {
+		if rs, err := s.Search(t.Context(), q, SearchOptions{}); err != nil || len(rs) != 0 {
+			t.Errorf("%q: got %d results, %v; want none and no error", q, len(rs), err)
 		}
 	}
 	if _, err := s.Search(t.Context(), "lock", SearchOptions{Mode: ModeHybrid}); err == nil {
@@ -410,8 +416,8 @@ func TestSearchModesWithoutEmbeddings(t *testing.T) {
 	if err != nil || len(rs) == 0 || rs[0].FullTextRank != 1 || rs[0].VectorRank != 0 {
 		t.Errorf("auto: %+v, %v; want full-text results", rs, err)
 	}
-	if _, err := s.Search(t.Context(), "the and of", SearchOptions{}); !errors.Is(err, ErrNoQuery) {
-		t.Errorf("auto, no searchable words: got %v, want ErrNoQuery", err)
+	if rs, err := s.Search(t.Context(), "the and of", SearchOptions{}); err != nil || len(rs) != 0 {
+		t.Errorf("auto, no searchable words: got %d results, %v; want none", len(rs), err)
 	}
 	for _, m := range []Mode{ModeHybrid, ModeVector} {
 		if _, err := s.Search(t.Context(), "lock_timeout", SearchOptions{Mode: m}); err == nil || !strings.Contains(err.Error(), "no embeddings stored") {

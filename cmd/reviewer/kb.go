@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,13 +28,21 @@ const kbUsage = `Usage: reviewer kb COMMAND [flags]
 Commands:
   ingest   store sources in the knowledge base (and embed them when an API key is set)
              --docs DIR                 PostgreSQL HTML docs (e.g. /usr/share/doc/postgresql-doc-15/html)
+             --source DIR               a source tree (repeatable); PostgreSQL, PgBouncer, pgvector
+                                        and Patroni trees fetched by scripts/kb-fetch (or unpacked by
+                                        apt-get source) are recognised: release tag, upstream URL,
+                                        version and author come from the tree
              --source DIR --source-url BASE [--source-tag TAG] [--source-name NAME]
-                                        a source tree; BASE may contain {tag}
+                                        any other tree; BASE may contain {tag}
              --articles MANIFEST        articles listed in a YAML/JSON manifest (permitted ones only)
-             --rules [--rules-url URL]  the reviewer's own rule docs
+             --rules [--rules-url URL]  the reviewer's own rule docs (docs/rules/<id>.md pages)
   search   reviewer kb search "question" [--json] [--kind K] [--limit N] [--trust T] [--version V] [--mode M]
   stats    what the knowledge base holds, and whether search is hybrid or full-text only
   eval     hit@1/5/10 and MRR on the eval set, full-text only and hybrid [--json] [--set FILE]
+  rule-docs  regenerate docs/rules/<id>.md, one page per rule of the catalogue [--dir DIR]
+
+Sources: scripts/kb-fetch downloads PostgreSQL 15 and 17, PgBouncer, pgvector and
+Patroni from Debian's package registry (apt-get source) into ~/.cache/pgai-kb.
 
 Every command takes --database-url (default $PGAI_DATABASE_URL).
 Embeddings: $PGAI_OPENAI_API_KEY (or $OPENAI_API_KEY), $PGAI_OPENAI_BASE_URL,
@@ -62,6 +72,8 @@ func runKB(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		err = kbStats(ctx, rest, stdout, stderr)
 	case "eval":
 		err = kbEval(ctx, rest, stdout, stderr)
+	case "rule-docs":
+		err = kbRuleDocs(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "reviewer kb: unknown command %q\n\n%s", sub, kbUsage)
 		return exitError
@@ -91,6 +103,11 @@ func (c *kbCommon) register(fs *flag.FlagSet) {
 
 // open connects, migrates and builds the store with the configured embedder.
 func (c *kbCommon) open(ctx context.Context, stderr io.Writer) (*kb.Store, func(), error) {
+	return c.openWith(ctx, stderr, kb.StoreOptions{})
+}
+
+// openWith is open with store options (the logger and embedder are set here).
+func (c *kbCommon) openWith(ctx context.Context, stderr io.Writer, so kb.StoreOptions) (*kb.Store, func(), error) {
 	if c.databaseURL == "" {
 		return nil, nil, errors.New("no database: set PGAI_DATABASE_URL or --database-url")
 	}
@@ -112,7 +129,8 @@ func (c *kbCommon) open(ctx context.Context, stderr io.Writer) (*kb.Store, func(
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return kb.NewStore(pool, kb.StoreOptions{Logger: logger, Embedder: emb}), pool.Close, nil
+	so.Logger, so.Embedder = logger, emb
+	return kb.NewStore(pool, so), pool.Close, nil
 }
 
 // embedder reads the embedding configuration from the environment; nil
@@ -151,28 +169,63 @@ func kbIngest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.register(fs)
 	docs := fs.String("docs", "", "folder of the PostgreSQL HTML docs")
 	pgVersion := fs.String("pg-version", "", "PostgreSQL major version of the docs or source (default: read from the docs)")
-	source := fs.String("source", "", "source tree to ingest")
+	var sources multiFlag
+	fs.Var(&sources, "source", "source tree to ingest (repeatable)")
 	sourceURL := fs.String("source-url", "", "browsable base URL of the source tree, may contain {tag}")
 	sourceTag := fs.String("source-tag", "", "tag or commit substituted for {tag} in --source-url")
 	sourceName := fs.String("source-name", "", "short name of the source tree (default: folder name)")
 	articles := fs.String("articles", "", "manifest of articles (YAML or JSON)")
 	rules := fs.Bool("rules", false, "ingest the reviewer's own rule docs")
-	rulesURL := fs.String("rules-url", "https://gitlab.com/pgai/reviewer/-/blob/main/README.md#rules", "where the rule docs are published; {id} is replaced by the rule id")
+	rulesURL := fs.String("rules-url", kb.DefaultRulesURL, "where the rule pages are published; {id} is replaced by the rule id")
 	noEmbed := fs.Bool("no-embed", false, "store chunks only, do not compute embeddings")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	if *docs == "" && *source == "" && *articles == "" && !*rules {
+	if *docs == "" && len(sources) == 0 && *articles == "" && !*rules {
 		return errors.New("nothing to ingest: give --docs, --source, --articles or --rules")
 	}
-	if *source != "" && *sourceURL == "" {
-		return errors.New("--source needs --source-url, the browsable base URL used in citations")
+	// Everything is checked before anything is stored: a bad URL template
+	// or an unknown tree fails the run up front.
+	type tree struct {
+		dir  string
+		opts kb.SourceOptions
 	}
-	store, closeDB, err := c.open(ctx, stderr)
+	var trees []tree
+	for _, dir := range sources {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("--source %s: not a directory", dir)
+		}
+		opts, info, known, err := kb.DetectSource(dir)
+		if err != nil {
+			return err
+		}
+		if *sourceURL != "" {
+			opts = kb.SourceOptions{BaseURL: *sourceURL, Tag: *sourceTag, Name: *sourceName, PGVersion: *pgVersion}
+		} else if !known {
+			return fmt.Errorf("--source %s: not a tree kb knows (PostgreSQL, PgBouncer, pgvector or Patroni from scripts/kb-fetch or apt-get source): give --source-url, the browsable base URL used in citations", dir)
+		} else {
+			fmt.Fprintf(stderr, "%s: %s %s, cited at %s\n", dir, info.Project, info.Version, strings.ReplaceAll(opts.BaseURL, "{tag}", opts.Tag))
+		}
+		if err := kb.ValidateURLTemplate(opts.BaseURL, "{tag}"); err != nil {
+			return fmt.Errorf("--source %s: %w", dir, err)
+		}
+		trees = append(trees, tree{dir, opts})
+	}
+	if *rules {
+		if err := kb.ValidateURLTemplate(*rulesURL, "{id}"); err != nil {
+			return fmt.Errorf("--rules-url: %w", err)
+		}
+		if !strings.Contains(*rulesURL, "{id}") {
+			return fmt.Errorf("--rules-url %s has no {id}: every rule needs its own page", *rulesURL)
+		}
+	}
+	// One rebuild of the posting lists after every collection is stored.
+	store, closeDB, err := c.openWith(ctx, stderr, kb.StoreOptions{DeferRefresh: true})
 	if err != nil {
 		return err
 	}
 	defer closeDB()
+	changed := false
 	type job struct {
 		collection string
 		load       func() ([]kb.Document, error)
@@ -183,23 +236,51 @@ func kbIngest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return kb.ParseDocsDir(*docs, kb.DocsOptions{Version: *pgVersion})
 		}})
 	}
-	if *source != "" {
+	for _, t := range trees {
 		jobs = append(jobs, job{"", func() ([]kb.Document, error) {
-			return kb.ParseSourceTree(*source, kb.SourceOptions{BaseURL: *sourceURL, Tag: *sourceTag, Name: *sourceName, PGVersion: *pgVersion})
+			notes := map[string]int{}
+			t.opts.Notes = func(path, reason string) {
+				notes[reason]++
+				if c.verbose {
+					fmt.Fprintf(stderr, "note: %s: %s\n", path, reason)
+				}
+			}
+			ds, err := kb.ParseSourceTree(t.dir, t.opts)
+			for reason, n := range notes {
+				fmt.Fprintf(stderr, "%s: %d files %s (-v lists them)\n", t.dir, n, reason)
+			}
+			return ds, err
 		}})
 	}
 	if *articles != "" {
-		jobs = append(jobs, job{"articles:" + *articles, func() ([]kb.Document, error) {
+		col := *articles
+		if abs, err := filepath.Abs(col); err == nil {
+			col = abs
+		}
+		jobs = append(jobs, job{"articles:" + col, func() ([]kb.Document, error) {
 			ds, skipped, err := kb.ParseArticles(*articles)
+			if err != nil {
+				return nil, err
+			}
 			for _, t := range skipped {
 				fmt.Fprintf(stderr, "skipped (no permission from the author): %s\n", t)
+			}
+			// Revoked articles go, whichever collection stored them.
+			revoked, err := kb.ArticleRevocations(*articles)
+			if err != nil {
+				return nil, err
+			}
+			n, err := store.Remove(ctx, revoked)
+			if n > 0 {
+				changed = true
+				fmt.Fprintf(stdout, "articles: %d removed (permission revoked)\n", n)
 			}
 			return ds, err
 		}})
 	}
 	if *rules {
 		jobs = append(jobs, job{"rules", func() ([]kb.Document, error) {
-			return kb.RuleDocuments(ruleDocs(), *rulesURL, ""), nil
+			return kb.RuleDocuments(ruleDocs(), *rulesURL, "")
 		}})
 	}
 	for _, j := range jobs {
@@ -208,24 +289,51 @@ func kbIngest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if len(ds) == 0 {
+		if len(ds) == 0 && j.collection == "" {
 			return errors.New("no documents found")
 		}
-		collection := j.collection
-		if collection == "" {
-			// docs:15 or source:postgres: one collection per docs version
-			// or tree, so re-ingesting removes vanished pages.
-			key := ds[0].Key
-			collection = key[:strings.LastIndex(key, ":")]
+		// One collection per docs version or tree part (docs:15,
+		// source:postgresql-15, docs:pgbouncer), so re-ingesting removes
+		// vanished pages. An articles manifest is its own collection even
+		// when nothing in it is permitted any more: ingesting it then
+		// removes every article it had (revoked permission).
+		var order []string
+		groups := map[string][]kb.Document{}
+		if j.collection != "" {
+			order = append(order, j.collection)
+			groups[j.collection] = ds
+		} else {
+			for _, d := range ds {
+				col := d.Key[:strings.LastIndex(d.Key, ":")]
+				if _, ok := groups[col]; !ok {
+					order = append(order, col)
+				}
+				groups[col] = append(groups[col], d)
+			}
 		}
-		fmt.Fprintf(stderr, "%s: %d documents read in %s\n", collection, len(ds), time.Since(start).Round(time.Millisecond))
-		bar := newProgressBar(stderr, "storing")
-		st, err := store.Ingest(ctx, collection, ds, bar.update)
-		bar.done()
-		if err != nil {
+		for _, collection := range order {
+			fmt.Fprintf(stderr, "%s: %d documents read in %s\n", collection, len(groups[collection]), time.Since(start).Round(time.Millisecond))
+			bar := newProgressBar(stderr, "storing")
+			st, err := store.Ingest(ctx, collection, groups[collection], bar.update)
+			bar.done()
+			if st.Added+st.Updated+st.Removed > 0 {
+				changed = true
+			}
+			if err != nil {
+				if changed {
+					err = errors.Join(err, store.RefreshLexemes(context.WithoutCancel(ctx)))
+				}
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: %s\n", collection, st)
+		}
+	}
+	if changed {
+		start := time.Now()
+		if err := store.RefreshLexemes(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: %s\n", collection, st)
+		fmt.Fprintf(stderr, "full-text index rebuilt in %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	if store.Embedder() == nil {
 		fmt.Fprintln(stdout, "embeddings: none (no API key: set PGAI_OPENAI_API_KEY); search runs in full-text-only mode")
@@ -267,7 +375,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	limit := fs.Int("limit", 5, "number of results (1-100)")
 	var kinds multiFlag
 	fs.Var(&kinds, "kind", "only this kind of source: docs, source, article, mailing_list, web, rules (repeatable)")
-	trust := fs.String("trust", "unknown", "minimum trust level: unknown, high, highest")
+	trust := fs.String("trust", "unknown", "minimum trust level: unknown, reviewer, high, highest")
 	version := fs.String("version", "", "only this PostgreSQL major version (and version-independent sources)")
 	mode := fs.String("mode", "", "hybrid, fulltext or vector (default: hybrid when embeddings exist)")
 	vecWeight := fs.Float64("vector-weight", 1, "hybrid: fusion weight of the vector ranks against the full-text ones (see kb eval --vector-weights)")
@@ -301,9 +409,32 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeDB()
+	if opts.Version != "" {
+		// A version the knowledge base does not hold would silently give
+		// version-independent results only: say so instead.
+		have, err := store.Versions(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(have, opts.Version) {
+			msg := fmt.Sprintf("no results: the knowledge base has no PostgreSQL %s docs or source (it has: %s); search without --version, or fetch and ingest version %s (scripts/kb-fetch, reviewer kb ingest)",
+				opts.Version, orNone(have), opts.Version)
+			if *asJSON {
+				return json.NewEncoder(stdout).Encode(map[string]any{"results": []kb.Result{}, "note": msg})
+			}
+			fmt.Fprintln(stdout, msg)
+			return nil
+		}
+	}
 	rs, err := store.Search(ctx, query, opts)
 	if err != nil {
 		return err
+	}
+	var sugg []kb.Suggestion
+	if len(rs) == 0 {
+		if sugg, err = store.Suggest(ctx, query); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		if rs == nil {
@@ -311,17 +442,46 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		if len(sugg) > 0 {
+			fmt.Fprintf(stderr, "no results; did you mean %s?\n", kb.SuggestionText(sugg))
+		}
 		return enc.Encode(rs)
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(stdout, "no results")
+		if len(sugg) > 0 {
+			fmt.Fprintf(stdout, "did you mean %s?\n", kb.SuggestionText(sugg))
+		}
 		return nil
 	}
 	for i, r := range rs {
-		fmt.Fprintf(stdout, "%d. %s\n   %s\n   %s · %s · score %.4f\n   %s\n\n", i+1, r.Heading, r.URL, r.Kind, r.Author, r.Score,
+		fmt.Fprintf(stdout, "%d. %s\n   %s\n   %s\n   %s\n\n", i+1, r.Heading, r.URL, resultLine(r),
 			strings.ReplaceAll(r.Snippet, "\n", " "))
 	}
 	return nil
+}
+
+// resultLine is what a reader weighs a result by: kind, trust, version,
+// author and score (the 0-1 full-text match; RRF score in hybrid mode).
+func resultLine(r kb.Result) string {
+	parts := []string{string(r.Kind), "trust " + r.Trust}
+	if r.PGVersion != "" {
+		parts = append(parts, "PostgreSQL "+r.PGVersion)
+	}
+	parts = append(parts, r.Author)
+	if r.VectorRank > 0 {
+		parts = append(parts, fmt.Sprintf("score %.4f (hybrid; text match %.2f)", r.Score, r.Match))
+	} else {
+		parts = append(parts, fmt.Sprintf("match %.2f", r.Match))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func orNone(vs []string) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	return strings.Join(vs, ", ")
 }
 
 func kbStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,75 @@ func TestKBCommand(t *testing.T) {
 		t.Errorf("search --kind rules: exit %d\n%s", code, out)
 	}
 
+	// Unknown or misspelt words: "no results", exit 0, with a "did you
+	// mean" when a close word exists.
+	code, out, errOut = runKBTest(t, "search", "xqzzyv")
+	if code != 0 || strings.TrimSpace(out) != "no results" {
+		t.Errorf("search of an unknown word: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runKBTest(t, "search", "statment timout")
+	if code != 0 || !strings.Contains(out, "no results") || !strings.Contains(out, `did you mean "statment" → "statement", "timout" → "timeout"?`) {
+		t.Errorf("search with typos: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runKBTest(t, "search", "--version", "16", "lock_timeout")
+	if code != 0 || !strings.Contains(out, "no PostgreSQL 16 docs or source (it has: 15)") {
+		t.Errorf("search --version 16: exit %d\n%s", code, out)
+	}
+	code, out, _ = runKBTest(t, "search", "lock_timeout", "--limit", "1")
+	if code != 0 || !strings.Contains(out, "docs · trust high · PostgreSQL 15 · The PostgreSQL Global Development Group · match 0.") {
+		t.Errorf("search result line: exit %d\n%s", code, out)
+	}
+	// Each rule cites its own page.
+	code, out, _ = runKBTest(t, "search", "--kind", "rules", "--json", "--limit", "20", "index")
+	var rules []map[string]any
+	if err := json.Unmarshal([]byte(out), &rules); code != 0 || err != nil || len(rules) < 2 {
+		t.Fatalf("search --kind rules: exit %d, %v\n%s", code, err, out)
+	}
+	urls := map[any]bool{}
+	for _, r := range rules {
+		if urls[r["url"]] || !strings.HasPrefix(r["url"].(string), "https://gitlab.com/pgai/reviewer/-/blob/main/docs/rules/") || r["trust"] != "reviewer" {
+			t.Errorf("rule result %v: want its own docs/rules page and trust reviewer", r["url"])
+		}
+		urls[r["url"]] = true
+	}
+
+	// Revoking the last permitted article removes it, also when the
+	// manifest was ingested under another path.
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "kb", "testdata", "articles", "zero-downtime.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.md"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := func(permission bool) string {
+		return fmt.Sprintf("articles:\n  - path: a.md\n    title: Zero-downtime schema changes\n    url: https://example.org/blog/zero-downtime\n    author: Jane Doe\n    permission: %v\n", permission)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "m.yaml"), []byte(manifest(true)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runKBTest(t, "ingest", "--articles", filepath.Join(dir, "m.yaml")); code != 0 {
+		t.Fatalf("ingest articles: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, out, _ := runKBTest(t, "search", "--kind", "article", "zero downtime schema changes"); !strings.Contains(out, "example.org/blog/zero-downtime") {
+		t.Fatalf("article not found after ingest:\n%s", out)
+	}
+	for _, name := range []string{"m.yaml", "other.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(manifest(false)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := runKBTest(t, "ingest", "--articles", filepath.Join(dir, "other.yaml")); code != 0 || !strings.Contains(out, "1 removed (permission revoked)") {
+		t.Fatalf("ingest of the revoking manifest: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runKBTest(t, "search", "--kind", "article", "zero downtime schema changes"); code != 0 || strings.TrimSpace(out) != "no results" {
+		t.Errorf("revoked article still found: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := runKBTest(t, "ingest", "--articles", filepath.Join(dir, "m.yaml")); code != 0 {
+		t.Errorf("ingest of a manifest with nothing permitted: exit %d\n%s%s", code, out, errOut)
+	}
+
 	code, out, _ = runKBTest(t, "stats")
 	if code != 0 || !strings.Contains(out, "mode: full-text only (no embedding API key") || !strings.Contains(out, "docs ") {
 		t.Errorf("stats: exit %d\n%s", code, out)
@@ -102,7 +172,11 @@ func TestKBCommandErrors(t *testing.T) {
 	}{
 		{[]string{"search", "x"}, "no database"},
 		{[]string{"ingest", "--database-url", "postgres://127.0.0.1:1/x"}, "nothing to ingest"},
-		{[]string{"ingest", "--source", "x"}, "--source needs --source-url"},
+		{[]string{"ingest", "--source", "x"}, "--source x: not a directory"},
+		{[]string{"ingest", "--source", filepath.Join("..", "..", "kb", "testdata", "srctree")}, "give --source-url"},
+		{[]string{"ingest", "--source", filepath.Join("..", "..", "kb", "testdata", "srctree"), "--source-url", "github.com/x/{tag}", "--source-tag", "v1"}, "want an absolute http(s) URL"},
+		{[]string{"ingest", "--rules", "--rules-url", "https://gitlab.com/pgai/reviewer/-/blob/main/README.md#rules"}, "has no {id}"},
+		{[]string{"ingest", "--rules", "--rules-url", "https://example.com/{rule}.md"}, "unknown placeholder"},
 		{[]string{"search", "--database-url", "postgres://127.0.0.1:1/x"}, "no query"},
 		{[]string{"search", "--limit", "0", "x"}, "--limit 0"},
 		{[]string{"search", "--kind", "blog", "x"}, "unknown kind"},
