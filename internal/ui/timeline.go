@@ -27,7 +27,12 @@ type timeline struct {
 	// follow each other by duration.
 	Approx  bool
 	TotalMS float64
+	// Hidden counts relations left out (more than maxRows).
+	Hidden int
 }
+
+// maxRows caps the relations drawn; the statements table lists them all.
+const maxRows = 40
 
 type tlRow struct {
 	Y, H      float64
@@ -162,6 +167,10 @@ func buildTimeline(ms []dblab.Measurement) *timeline {
 	t.TotalMS = total
 	scale := t.PlotW / total
 	x := func(v float64) float64 { return round1(t.PlotX + v*scale) }
+	if len(rels) > maxRows {
+		t.Hidden = len(rels) - maxRows
+		rels = rels[:maxRows]
+	}
 	y := tlTop
 	for ri, r := range rels {
 		// Strongest mode on top.
