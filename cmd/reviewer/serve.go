@@ -23,6 +23,7 @@ import (
 	"gitlab.com/pgai/reviewer/internal/mrreview"
 	"gitlab.com/pgai/reviewer/internal/queue"
 	"gitlab.com/pgai/reviewer/internal/ui"
+	"gitlab.com/pgai/reviewer/loadtest"
 	"gitlab.com/pgai/reviewer/webhook"
 )
 
@@ -57,6 +58,9 @@ func (s secret) reveal() string { return string(s) }
 //	max_inline: 25                           # inline discussions per review
 //	public_url: https://reviewer.example.com # PGAI_PUBLIC_URL: the summary note links the review's page under /ui/
 //	private_projects: [42, acme/secret]      # PGAI_PRIVATE_PROJECTS (comma-separated): not shown or linked in /ui/
+//	bench_dsn: postgres://…                  # PGAI_BENCH_DSN: dedicated PostgreSQL for /pgai bench (pgbench on this host)
+//	bench_runner_project: perf/bench-runner  # PGAI_BENCH_RUNNER_PROJECT: or run /pgai bench as a pipeline there
+//	bench_runner_ref: main                   # PGAI_BENCH_RUNNER_REF
 type serviceConfig struct {
 	GitLabURL     string `yaml:"gitlab_url"`
 	GitLabToken   secret `yaml:"gitlab_token"`
@@ -73,6 +77,10 @@ type serviceConfig struct {
 	// PrivateProjects are project IDs or paths (a group's path covers
 	// its projects) that the UI neither shows nor links.
 	PrivateProjects []string `yaml:"private_projects"`
+	// Benchmarks (/pgai bench, the agent's dedicated-environment tools).
+	BenchDSN           secret `yaml:"bench_dsn"`
+	BenchRunnerProject string `yaml:"bench_runner_project"`
+	BenchRunnerRef     string `yaml:"bench_runner_ref"`
 }
 
 // serviceFlags declares the flags shared by serve and worker; apply
@@ -134,6 +142,9 @@ func (f *serviceFlags) load(getenv func(string) string) (*serviceConfig, error) 
 	if v := getenv("PGAI_PRIVATE_PROJECTS"); v != "" {
 		c.PrivateProjects = strings.Split(v, ",")
 	}
+	envSecret("PGAI_BENCH_DSN", &c.BenchDSN)
+	env("PGAI_BENCH_RUNNER_PROJECT", &c.BenchRunnerProject)
+	env("PGAI_BENCH_RUNNER_REF", &c.BenchRunnerRef)
 	var errs []error
 	if v := getenv("PGAI_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -218,6 +229,8 @@ type service struct {
 	bot     gitlab.User
 	queue   *queue.Queue
 	archive *archive.Store
+	// bench runs benchmarks (nil when none is configured).
+	bench *loadtest.Manager
 }
 
 func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *cloneFlags, log *slog.Logger) (*service, error) {
@@ -269,6 +282,10 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 	hide, _ := cfg.visibility() // validated
 	archiveHooks(&ropts, s.archive, archive.Links{PublicURL: cfg.PublicURL, Visibility: hide}, log)
 	rev := mrreview.New(ropts)
+	if s.bench, err = setupBench(ctx, s, rev); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
 	s.queue, err = queue.New(s.pool, queue.Options{Workers: workers, Handler: rev, Logger: log,
 		Observe: func(kind, outcome string, d time.Duration) {
 			if kind == "review" {
@@ -295,6 +312,9 @@ func (s *service) stop() {
 	defer cancel()
 	if err := s.queue.Stop(ctx); err != nil {
 		s.log.Error("stop workers", "err", err)
+	}
+	if s.bench != nil {
+		s.bench.Close()
 	}
 	s.pool.Close()
 }
