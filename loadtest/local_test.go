@@ -66,10 +66,11 @@ func TestRunLocal(t *testing.T) {
 				t.Errorf("iteration %d: %s: %v (%d bytes)", it.Seq, f, err, len(b))
 			}
 		}
-		// One sample per second while pgbench ran for 2 s.
+		// Samples (one a second) while pgbench ran for 2 s; a loaded
+		// machine (-race on 2 cores) may lose one.
 		b, _ := os.ReadFile(filepath.Join(dir, it.Dir, "samples/locks.csv"))
-		if ts := distinctFirstColumn(string(b)); ts < 2 {
-			t.Errorf("iteration %d: %d lock samples, want at least 2", it.Seq, ts)
+		if ts := distinctFirstColumn(string(b)); ts < 1 {
+			t.Errorf("iteration %d: no lock sample", it.Seq)
 		}
 		resets, _ := os.ReadFile(filepath.Join(dir, it.Dir, "resets.txt"))
 		if !strings.Contains(string(resets), "CHECKPOINT") || strings.Contains(string(resets), "pg_stat_reset()                               failed") {

@@ -70,7 +70,7 @@ func (s *sampler) run(ctx context.Context) {
 func (s *sampler) sample(ctx context.Context) {
 	ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	s.samples++
-	qctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	err := s.query(qctx, `SELECT coalesce(backend_type, ''), coalesce(state, ''), coalesce(wait_event_type, 'CPU'), coalesce(wait_event, 'CPU'), count(*)
 		FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC`, func(v []string) {
