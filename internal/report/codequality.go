@@ -58,7 +58,7 @@ func WriteCodeQuality(w io.Writer, r *Report) error {
 	}
 	for i, f := range r.Findings {
 		is := codeQualityIssue{
-			Description: "[" + f.Rule + "] " + f.Message,
+			Description: "[" + f.Rule + "] " + f.Message + measuredSuffix(f),
 			CheckName:   f.Rule,
 			Fingerprint: f.Fingerprint,
 			Severity:    codeQualitySeverity(f),
@@ -110,4 +110,18 @@ func categoryOf(rule string) string {
 		}
 	}
 	return "Bug Risk"
+}
+
+// measuredSuffix adds a finding's measurement (or that it was refuted)
+// to a one-line description.
+func measuredSuffix(f checks.Finding) string {
+	switch {
+	case f.Refuted && f.Measured != "":
+		return " (refuted on the clone: " + f.Measured + ")"
+	case f.Refuted:
+		return " (refuted on the clone)"
+	case f.Measured != "":
+		return " (measured: " + f.Measured + ")"
+	}
+	return ""
 }

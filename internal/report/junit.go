@@ -56,7 +56,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		var out strings.Builder
 		for _, i := range byPath[file.Path] {
 			f := r.Findings[i]
-			line := fmt.Sprintf("%s:%d:%d: %s [%s] %s", relPath(f.Path), f.Line, f.Column, f.Severity, f.Rule, f.Message)
+			line := fmt.Sprintf("%s:%d:%d: %s [%s] %s%s", relPath(f.Path), f.Line, f.Column, f.Severity, f.Rule, f.Message, measuredSuffix(f))
 			if f.Blocking {
 				c.Failures = append(c.Failures, junitResult{
 					Message: "[" + f.Rule + "] " + f.Message,

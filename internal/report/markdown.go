@@ -152,7 +152,15 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 		if dir != "" {
 			where = "where (in `" + dir + "`)"
 		}
-		fmt.Fprintf(&b, "| %s | rule | severity | what | thread |\n|---|---|---|---|---|\n", where)
+		links := false
+		for _, f := range findings[:rows] {
+			links = links || thread(f) != ""
+		}
+		if links {
+			fmt.Fprintf(&b, "| %s | rule | severity | what | thread |\n|---|---|---|---|---|\n", where)
+		} else {
+			fmt.Fprintf(&b, "| %s | rule | severity | what |\n|---|---|---|---|\n", where)
+		}
 		for _, f := range findings[:rows] {
 			sev := severityIcon[f.Severity] + " " + f.Severity.String()
 			if f.Blocking {
@@ -169,14 +177,18 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 			case f.Measured != "" && thread(f) == "":
 				what += " — measured: " + firstLine(f.Measured)
 			}
-			link := ""
-			if u := thread(f); u != "" {
-				link = "[thread](" + u + ")"
+			fmt.Fprintf(&b, "| `%s:%d` | `%s` | %s | %s |", strings.TrimPrefix(relPath(f.Path), dir), f.Line, f.Rule, sev, cell(what))
+			if links {
+				if u := thread(f); u != "" {
+					b.WriteString(" [thread](" + u + ") |")
+				} else {
+					b.WriteString("  |")
+				}
 			}
-			fmt.Fprintf(&b, "| `%s:%d` | `%s` | %s | %s | %s |\n", strings.TrimPrefix(relPath(f.Path), dir), f.Line, f.Rule, sev, cell(what), link)
+			b.WriteString("\n")
 		}
 		if rows < len(findings) {
-			fmt.Fprintf(&b, "| | | | … and %d more: run `reviewer check` on this branch for all | |\n", len(findings)-rows)
+			fmt.Fprintf(&b, "| | | | … and %d more: run `reviewer check` on this branch for all |\n", len(findings)-rows)
 		}
 		b.WriteString("\n")
 	}
@@ -329,7 +341,10 @@ func firstLine(s string) string {
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		s = s[:cut] + "…"
+		if sp := strings.LastIndexByte(s[:cut], ' '); sp > max/2 {
+			cut = sp
+		}
+		s = strings.TrimRight(s[:cut], " ,;:") + "…"
 	}
 	return s
 }
