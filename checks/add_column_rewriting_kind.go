@@ -4,6 +4,7 @@ import "fmt"
 
 var addColumnRewritingKind = &Rule{
 	ID:       "add-column-rewriting-kind",
+	Predicts: Prediction{Rewrite: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "ADD COLUMN of a serial/bigserial, identity or stored generated column on an existing table.",

@@ -120,6 +120,7 @@ func addedColumns(p *Pass) (*pg_query.RangeVar, []*pg_query.ColumnDef) {
 
 var addColumnVolatileDefault = &Rule{
 	ID:       "add-column-volatile-default",
+	Predicts: Prediction{Rewrite: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "ADD COLUMN with a volatile default (any non-NULL default before PostgreSQL 11) on an existing table.",

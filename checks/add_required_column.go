@@ -8,6 +8,7 @@ import (
 
 var addRequiredColumn = &Rule{
 	ID:       "add-required-column",
+	Predicts: Prediction{SQLState: "23502"},
 	Group:    "compatibility",
 	Severity: Error,
 	Summary:  "ALTER TABLE … ADD COLUMN … NOT NULL (or PRIMARY KEY) without a DEFAULT on an existing table.",

@@ -34,6 +34,7 @@ func uniqueIndexFix(rv *pg_query.RangeVar, c *pg_query.Constraint) string {
 
 var addUniqueConstraint = &Rule{
 	ID:       "add-unique-constraint",
+	Predicts: Prediction{Scan: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "UNIQUE constraint added to an existing table without USING INDEX.",

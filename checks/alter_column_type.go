@@ -118,6 +118,7 @@ func typeChange(p *Pass, old, new *pg_query.TypeName) (rewrites bool, why string
 
 var alterColumnType = &Rule{
 	ID:       "alter-column-type",
+	Predicts: Prediction{Rewrite: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "ALTER COLUMN … TYPE that rewrites an existing table.",

@@ -205,8 +205,64 @@ type Rule struct {
 	DocsURL string
 	// Off means the rule runs only when enabled in the config.
 	Off bool
+	// Measured means only a clone experiment reports the rule (reviewer
+	// check --clone …): it has no Check; its findings come from dblab.
+	Measured bool
+	// Predicts is what the rule says PostgreSQL will do with the flagged
+	// statement, which a clone experiment confirms or refutes. Each claim
+	// is proven by the rule's fixtures (proof sections, see proof_test.go).
+	Predicts Prediction
 	// Check runs on each parsed statement of an up part.
 	Check func(p *Pass)
+}
+
+// Prediction is what a rule predicts PostgreSQL does with a statement.
+type Prediction struct {
+	// Rewrite: the table (or an index) is rewritten (new relfilenode).
+	Rewrite bool
+	// Scan: the table is read in full (a validation scan).
+	Scan bool
+	// SQLState: the statement fails with this error on some data.
+	SQLState string
+}
+
+// Apply gives a finding its configured severity and its blocking flag,
+// and reports whether the rule is on. Every producer of findings (the
+// rules, the history checks, clone measurements, their merge) goes
+// through it, so --rule id=off|severity and fail_on mean the same
+// everywhere.
+func (s *Settings) Apply(f *Finding) bool {
+	if s.Disabled[f.Rule] {
+		return false
+	}
+	if r := Lookup(f.Rule); r != nil && r.Off && !s.Enabled[f.Rule] {
+		return false
+	}
+	if sev, ok := s.Severity[f.Rule]; ok {
+		f.Severity = sev
+	}
+	s.setBlocking(f)
+	return true
+}
+
+// setBlocking sets the blocking flag from fail_on (Error by default).
+func (s *Settings) setBlocking(f *Finding) {
+	failOn := s.FailOn
+	if failOn == 0 {
+		failOn = Error
+	}
+	f.Blocking = f.Severity >= failOn
+}
+
+// ApplyAll is Apply over findings, dropping those of rules turned off.
+func (s *Settings) ApplyAll(fs []Finding) []Finding {
+	out := fs[:0]
+	for i := range fs {
+		if s.Apply(&fs[i]) {
+			out = append(out, fs[i])
+		}
+	}
+	return out
 }
 
 // Pass is what a rule sees when it checks one statement.

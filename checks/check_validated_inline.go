@@ -8,6 +8,7 @@ import (
 
 var checkValidatedInline = &Rule{
 	ID:       "check-validated-inline",
+	Predicts: Prediction{Scan: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "CHECK constraint added to an existing table without NOT VALID.",

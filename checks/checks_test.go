@@ -143,7 +143,10 @@ func TestRegistry(t *testing.T) {
 		if r.Severity < Info || r.Severity > Error {
 			t.Errorf("%s: bad severity %v", r.ID, r.Severity)
 		}
-		if r.Check == nil && r.Group != "syntax" && r.ID != "unused-ignore" && r.ID != "non-linear-history" {
+		if r.Measured != (r.Group == "measured") || (r.Measured && r.Check != nil) {
+			t.Errorf("%s: measured rules are in the measured group and have no Check", r.ID)
+		}
+		if r.Check == nil && r.Group != "syntax" && r.ID != "unused-ignore" && r.ID != "non-linear-history" && !r.Measured {
 			t.Errorf("%s: no Check", r.ID)
 		}
 		if r.Check == nil {

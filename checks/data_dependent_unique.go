@@ -12,6 +12,7 @@ import (
 
 var dataDependentUnique = &Rule{
 	ID:       "data-dependent-unique",
+	Predicts: Prediction{SQLState: "23505"},
 	Group:    "compatibility",
 	Severity: Warning,
 	Summary:  "A unique index, UNIQUE or PRIMARY KEY constraint built over existing rows, which fails if they hold duplicates.",

@@ -9,6 +9,7 @@ import (
 
 var fkValidatedInline = &Rule{
 	ID:       "fk-validated-inline",
+	Predicts: Prediction{Scan: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "FOREIGN KEY added to an existing table without NOT VALID.",

@@ -108,6 +108,9 @@ func (igs ignores) apply(f *sqlparse.File, fs []Finding, keys []string, rules []
 			if ig.used[r] {
 				continue
 			}
+			if mr := Lookup(r); mr != nil && mr.Measured {
+				continue // judged after the clone experiment, if one runs
+			}
 			msg := "Ignore directive for " + r + " matched no finding"
 			if Lookup(r) == nil && r != "all" {
 				msg = "Ignore directive names unknown rule " + r
@@ -123,4 +126,63 @@ func (igs ignores) apply(f *sqlparse.File, fs []Finding, keys []string, rules []
 		}
 	}
 	return out, outKeys
+}
+
+// Ignored reports whether a pgai:ignore or pgai:ignore-file directive of f
+// covers the finding fd (same file). Static findings are filtered while
+// their file is checked; findings of measured rules, which come later
+// from a clone experiment, are filtered with this.
+func Ignored(f *sqlparse.File, fd Finding) bool {
+	if f == nil || f.Path != fd.Path {
+		return false
+	}
+	igs := parseIgnores(f)
+	if len(igs) == 0 {
+		return false
+	}
+	stmt := -1
+	for _, st := range f.Statements {
+		if fd.Line >= st.Start.Line && fd.Line <= st.End.Line {
+			stmt = st.Index
+			break
+		}
+	}
+	for _, ig := range igs {
+		if !ig.file && ig.stmt != stmt {
+			continue
+		}
+		for _, r := range ig.rules {
+			if r == fd.Rule || r == "all" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// FinishMeasured settles findings after a clone experiment merged its
+// measurements in: findings of measured rules get the configuration
+// (off, severity, pgai:ignore in their file); every finding gets its
+// blocking flag from fail_on. Static findings already had their
+// configured severity, and a measurement may have changed it since
+// (confirmed and escalated, or refuted and downgraded), so only their
+// blocking flag is recomputed.
+func (s *Settings) FinishMeasured(files []*sqlparse.File, fs []Finding) []Finding {
+	byPath := map[string]*sqlparse.File{}
+	for _, f := range files {
+		byPath[f.Path] = f
+	}
+	out := fs[:0]
+	for i := range fs {
+		fd := fs[i]
+		if r := Lookup(fd.Rule); r != nil && r.Measured {
+			if Ignored(byPath[fd.Path], fd) || !s.Apply(&fd) {
+				continue
+			}
+		} else {
+			s.setBlocking(&fd)
+		}
+		out = append(out, fd)
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 
 var pkOnNullableColumns = &Rule{
 	ID:       "pk-on-nullable-columns",
+	Predicts: Prediction{Scan: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "PRIMARY KEY (also USING INDEX) over columns that are not NOT NULL.",

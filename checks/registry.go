@@ -17,7 +17,7 @@ var (
 // ruleGroups returns every list of rules. Add a new list here when adding a
 // registry file.
 func ruleGroups() [][]*Rule {
-	return [][]*Rule{coreRules, lockRules, compatibilityRules, typeRules, transactionRules}
+	return [][]*Rule{coreRules, lockRules, compatibilityRules, typeRules, transactionRules, measuredRules}
 }
 
 // All returns every rule, sorted by id.

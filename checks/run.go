@@ -68,7 +68,7 @@ func NewRunner(s Settings) *Runner {
 func (r *Runner) File(f *sqlparse.File) []Finding {
 	out := checkFile(f, r.rules, &r.s, r.cat)
 	for i := range out {
-		out[i].Blocking = out[i].Severity >= r.s.FailOn
+		r.s.Apply(&out[i])
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 
 var setNotNull = &Rule{
 	ID:       "set-not-null",
+	Predicts: Prediction{Scan: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "ALTER COLUMN … SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL).",

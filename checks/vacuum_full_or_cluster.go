@@ -9,6 +9,7 @@ import (
 
 var vacuumFullOrCluster = &Rule{
 	ID:       "vacuum-full-or-cluster",
+	Predicts: Prediction{Rewrite: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "VACUUM FULL or CLUSTER in a migration.",

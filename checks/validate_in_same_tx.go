@@ -11,6 +11,7 @@ import (
 
 var validateInSameTx = &Rule{
 	ID:       "validate-in-same-tx",
+	Predicts: Prediction{Scan: true},
 	Group:    "locks",
 	Severity: Error,
 	Summary:  "VALIDATE CONSTRAINT in the same transaction as the ADD CONSTRAINT … NOT VALID it validates.",

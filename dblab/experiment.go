@@ -64,6 +64,9 @@ type Result struct {
 	// Stopped says why the run stopped early, if it did; the
 	// statements after that point did not run.
 	Stopped string `json:"stopped,omitempty"`
+	// Interrupted is true when the run was interrupted (SIGINT, SIGTERM,
+	// a canceled job) before it ended.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // FileRun is one migration file of an experiment.
@@ -167,6 +170,14 @@ type runner struct {
 	// t0 is when the first statement was about to run: the origin of
 	// StartMS, AcquiredMS and ReleasedMS.
 	t0 time.Time
+	// parent is the caller's context: when it ends the run was
+	// interrupted (the run's own deadline is not an interrupt).
+	parent context.Context
+	// notRun says why the statements that did not run did not.
+	notRun string
+	// failedPath and failedLine are the statement that stopped the run.
+	failedPath string
+	failedLine int
 }
 
 // Experiment applies the up statements of files, in order, on the clone
@@ -181,10 +192,11 @@ func Experiment(ctx context.Context, c *Clone, files []*sqlparse.File, opts Opti
 		return nil, errors.New("experiment: no clone")
 	}
 	opts.defaults()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opts.Deadline)
 	defer cancel()
 	r := &runner{opts: opts, rels: map[uint32]*relInfo{}, held: map[lockKey]*heldLock{}, txFrom: -1,
-		res: &Result{Tables: map[string]TableInfo{}}}
+		res: &Result{Tables: map[string]TableInfo{}}, parent: parent}
 	// Connect both sessions at once: the first connections to a fresh
 	// clone are slow (its caches are cold).
 	var migErr, obsErr error
@@ -210,7 +222,7 @@ func Experiment(ctx context.Context, c *Clone, files []*sqlparse.File, opts Opti
 		return nil, fmt.Errorf("experiment on clone %s: %w", c.ID, err)
 	}
 	if opts.ProbeTraffic {
-		if r.probe, err = startProbe(ctx, c.DSN, opts.Logger); err != nil {
+		if r.probe, err = startProbe(ctx, c.DSN, r.pid, r.probeTargets(files), opts.Logger); err != nil {
 			return nil, fmt.Errorf("experiment on clone %s: %w", c.ID, err)
 		}
 	}
@@ -222,6 +234,13 @@ func Experiment(ctx context.Context, c *Clone, files []*sqlparse.File, opts Opti
 		r.attributeProbe(r.probe.stop())
 	}
 	collapseLocks(r.res.Measurements)
+	if parent.Err() != nil {
+		r.res.Interrupted = true
+		if r.notRun == "" {
+			r.notRun = "interrupted"
+		}
+	}
+	r.account(files)
 	r.res.Findings = Derive(r.res, opts.Thresholds)
 	if runErr != nil {
 		return r.res, fmt.Errorf("experiment on clone %s: %w", c.ID, runErr)
@@ -313,6 +332,7 @@ func (r *runner) runFile(ctx context.Context, f *sqlparse.File, fr *FileRun) err
 	for _, st := range f.Up() {
 		if st.Err != nil {
 			r.res.Stopped = fmt.Sprintf("%s:%d: syntax error, the statement and those after it were not run", f.Path, st.Start.Line)
+			r.notRun = fmt.Sprintf("syntax error at %s:%d", f.Path, st.Start.Line)
 			fr.Failed = true
 			_ = r.endTx(ctx, "ROLLBACK")
 			return errStop
@@ -323,6 +343,7 @@ func (r *runner) runFile(ctx context.Context, f *sqlparse.File, fr *FileRun) err
 		if len(st.Unresolved) > 0 {
 			r.res.Stopped = fmt.Sprintf("%s:%d: placeholders %s have no value (give them with --var name=value); the experiment stopped before this statement",
 				f.Path, st.Start.Line, strings.Join(st.Unresolved, ", "))
+			r.notRun = "placeholders " + strings.Join(st.Unresolved, ", ") + " have no value"
 			_ = r.endTx(ctx, "ROLLBACK")
 			return errStop
 		}
@@ -359,6 +380,7 @@ func (r *runner) runFile(ctx context.Context, f *sqlparse.File, fr *FileRun) err
 		}
 		// BEGIN without COMMIT: the session ends and PostgreSQL rolls back.
 		r.res.Stopped = fmt.Sprintf("%s: the file leaves a transaction open; it was rolled back, as at disconnection", f.Path)
+		r.notRun = "the transaction before it was left open and rolled back"
 		fr.Failed = true
 		_ = r.endTx(ctx, "ROLLBACK")
 		return errStop
@@ -371,10 +393,24 @@ func (r *runner) runFile(ctx context.Context, f *sqlparse.File, fr *FileRun) err
 // fail handles a statement error: SQL errors end the run as they end a
 // deployment; others (connection lost, ctx canceled) are returned.
 func (r *runner) fail(ctx context.Context, fr *FileRun, f *sqlparse.File, st *sqlparse.Statement, err error) error {
-	fr.Failed = true
 	if r.txStatus() != 'I' && !r.mig.IsClosed() {
 		_ = r.endTx(context.WithoutCancel(ctx), "ROLLBACK")
 	}
+	if r.parent.Err() != nil {
+		// Interrupted: not a defect of the migration. The statement that
+		// was running is marked, its partial figures dropped.
+		if n := len(r.res.Measurements); n > 0 && st != nil {
+			m := &r.res.Measurements[n-1]
+			if m.Path == f.Path && m.Line == st.Start.Line {
+				*m = Measurement{Path: m.Path, Line: m.Line, Column: m.Column, EndLine: m.EndLine, Statement: m.Statement,
+					Status: StatusInterrupted, Note: "interrupted while it ran", Rows: -1, Locks: []Lock{}, Rewritten: []string{}}
+			}
+		}
+		r.notRun = "interrupted"
+		r.res.Stopped = "interrupted: the statements from here on were not measured"
+		return fmt.Errorf("interrupted: %w", context.Cause(r.parent))
+	}
+	fr.Failed = true
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) || errors.Is(err, context.DeadlineExceeded) {
 		if st != nil && (len(r.res.Measurements) == 0 || r.res.Measurements[len(r.res.Measurements)-1].Line != st.Start.Line ||
@@ -382,7 +418,7 @@ func (r *runner) fail(ctx context.Context, fr *FileRun, f *sqlparse.File, st *sq
 			// It failed before it ran (BEGIN or COMMIT around it, or the
 			// deadline): record it so that it becomes a finding.
 			m := Measurement{Path: f.Path, Line: st.Start.Line, Column: st.Start.Col, EndLine: st.End.Line,
-				Statement: st.Text, Rows: -1, Locks: []Lock{}, Rewritten: []string{}, Error: err.Error()}
+				Statement: st.Text, Status: StatusMeasured, Rows: -1, Locks: []Lock{}, Rewritten: []string{}, Error: err.Error()}
 			if pe != nil {
 				m.SQLState, m.Error = pe.Code, pe.Message
 			} else {
@@ -394,10 +430,14 @@ func (r *runner) fail(ctx context.Context, fr *FileRun, f *sqlparse.File, st *sq
 		where := f.Path
 		if st != nil {
 			where = fmt.Sprintf("%s:%d", f.Path, st.Start.Line)
+			r.failedPath, r.failedLine = f.Path, st.Start.Line
+		} else if n := len(r.res.Measurements); n > 0 {
+			r.failedPath, r.failedLine = r.res.Measurements[n-1].Path, r.res.Measurements[n-1].Line
 		}
 		r.res.Stopped = fmt.Sprintf("%s: the statement failed; the rest of its transaction was rolled back and later statements were not run, as in a deployment", where)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			r.res.Stopped = fmt.Sprintf("%s: the experiment deadline (%s) passed", where, r.opts.Deadline)
+			r.failedLine, r.notRun = 0, fmt.Sprintf("the experiment deadline (%s) passed", r.opts.Deadline)
 		}
 		return errStop
 	}
@@ -467,7 +507,7 @@ func (r *runner) closeLock(k lockKey, h *heldLock, end time.Time) {
 	if held < 0 {
 		held = 0
 	}
-	if h.idx >= 0 {
+	if h.idx >= 0 && h.idx < len(r.res.Measurements[h.meas].Locks) {
 		l := &r.res.Measurements[h.meas].Locks[h.idx]
 		l.HeldMS = ms(held)
 		l.AcquiredMS = ms(h.first.Sub(r.t0) - h.overheadAt)
@@ -603,7 +643,7 @@ func (r *runner) sampler(ctx context.Context, stop <-chan struct{}, out chan<- [
 func (r *runner) measure(ctx context.Context, f *sqlparse.File, st *sqlparse.Statement, kind stmtKind) error {
 	begun := time.Now()
 	m := Measurement{Path: f.Path, Line: st.Start.Line, Column: st.Start.Col, EndLine: st.End.Line,
-		Statement: st.Text, Rows: -1, Locks: []Lock{}, Rewritten: []string{}}
+		Statement: st.Text, Status: StatusMeasured, Rows: -1, Locks: []Lock{}, Rewritten: []string{}}
 	light := kind == kindTxStart || kind == kindTxEnd || kind == kindTxOther || kind == kindSetting
 	wrap := r.txStatus() == 'I' && (kind == kindOther || kind == kindDML)
 	var pre stateSnap
@@ -1017,7 +1057,10 @@ func (r *runner) recordSizes(ctx context.Context, ms []Measurement) {
 
 // attributeProbe gives each probe wait to the statement whose lock held
 // it up: the lock on the same table, in a conflicting mode, whose span
-// covers the wait.
+// covers the wait. A writer that waited with no conflicting table lock in
+// the way waited for a row the migration changed: the wait goes to the
+// statement whose lock on the table (the DML's ROW EXCLUSIVE) was held
+// longest across it.
 func (r *runner) attributeProbe(waits []probeWait) {
 	type key struct {
 		meas      int
@@ -1031,15 +1074,24 @@ func (r *runner) attributeProbe(waits []probeWait) {
 		}
 		// The culprit is the earliest conflicting lock on the table that
 		// was held while the probe waited.
-		var culprit *lockSpan
+		var culprit, rowHolder *lockSpan
 		for i := range r.spans {
 			s := &r.spans[i]
-			if s.oid != w.oid || !Conflicts(s.mode, want) || s.last.Before(w.start) || s.first.After(w.end) {
+			if s.oid != w.oid || s.last.Before(w.start) || s.first.After(w.end) {
+				continue
+			}
+			if !Conflicts(s.mode, want) {
+				if w.kind == "write" && LockStrength(s.mode) >= LockStrength(RowExclusiveLock) && (rowHolder == nil || s.first.Before(rowHolder.first)) {
+					rowHolder = s
+				}
 				continue
 			}
 			if culprit == nil || s.first.Before(culprit.first) {
 				culprit = s
 			}
+		}
+		if culprit == nil {
+			culprit = rowHolder
 		}
 		if culprit == nil {
 			continue
@@ -1065,3 +1117,41 @@ func (r *runner) attributeProbe(waits []probeWait) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// account gives every statement of the files a measurement, in migration
+// order: those that did not run get StatusNotRun with the reason, so a
+// report never passes over a statement in silence.
+func (r *runner) account(files []*sqlparse.File) {
+	ms := r.res.Measurements
+	out := make([]Measurement, 0, len(ms))
+	i := 0
+	for _, f := range files {
+		if !f.Analysed {
+			continue
+		}
+		for _, st := range f.Up() {
+			if st.Node == nil && st.Err == nil {
+				continue
+			}
+			if i < len(ms) && ms[i].Path == f.Path && ms[i].Line == st.Start.Line && ms[i].Column == st.Start.Col {
+				out = append(out, ms[i])
+				i++
+				continue
+			}
+			why := r.notRun
+			if r.failedLine > 0 {
+				if r.failedPath == f.Path {
+					why = fmt.Sprintf("stopped after line %d failed", r.failedLine)
+				} else {
+					why = fmt.Sprintf("stopped after %s:%d failed", r.failedPath, r.failedLine)
+				}
+			}
+			if why == "" {
+				why = "the run stopped before it"
+			}
+			out = append(out, Measurement{Path: f.Path, Line: st.Start.Line, Column: st.Start.Col, EndLine: st.End.Line,
+				Statement: st.Text, Status: StatusNotRun, Note: why, Rows: -1, Locks: []Lock{}, Rewritten: []string{}})
+		}
+	}
+	r.res.Measurements = append(out, ms[i:]...)
+}

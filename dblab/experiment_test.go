@@ -114,7 +114,7 @@ func TestLockHeldUntilCommit(t *testing.T) {
 	}
 	var hold bool
 	for _, f := range res.Findings {
-		if f.Rule == "long-lock-hold" && f.Line == 2 && strings.Contains(f.Message, "AccessExclusiveLock on t") {
+		if f.Rule == "long-lock-hold" && f.Line == 2 && strings.Contains(f.Message, "ACCESS EXCLUSIVE on t") && strings.Contains(f.Measured, "held 1.5") {
 			hold = true
 		}
 	}
@@ -201,10 +201,19 @@ func TestFailureStopsTheTransaction(t *testing.T) {
 	res := run(t, c, src, dblab.Options{})
 	var stmts []string
 	for _, m := range res.Measurements {
-		stmts = append(stmts, strings.Fields(m.Statement)[0]+"@"+itoa(m.Line))
+		stmts = append(stmts, strings.Fields(m.Statement)[0]+"@"+itoa(m.Line)+" "+m.StatusText())
 	}
-	if diff := cmp.Diff([]string{"BEGIN@1", "ALTER@2", "CREATE@3"}, stmts); diff != "" {
-		t.Errorf("statements run (-want +got):\n%s", diff)
+	// Every statement is accounted for: those after the failure say why
+	// they did not run.
+	want := []string{"BEGIN@1 measured", "ALTER@2 measured", "CREATE@3 measured",
+		"ALTER@4 not run (stopped after line 3 failed)", "COMMIT@5 not run (stopped after line 3 failed)", "CREATE@6 not run (stopped after line 3 failed)"}
+	if diff := cmp.Diff(want, stmts); diff != "" {
+		t.Errorf("statements (-want +got):\n%s", diff)
+	}
+	for _, f := range res.Findings {
+		if f.Line > 3 {
+			t.Errorf("finding on a statement that did not run: %+v", f)
+		}
 	}
 	m := measurementAt(t, res, "CREATE UNIQUE")
 	if m.SQLState != "23505" || !strings.Contains(m.Error, "could not create unique index") {
@@ -289,8 +298,8 @@ func TestDeadline(t *testing.T) {
 	t.Parallel()
 	_, c := clone(t, "")
 	res := run(t, c, "SELECT pg_sleep(30);\nCREATE TABLE never (id int);\n", dblab.Options{Deadline: 2 * time.Second})
-	if len(res.Measurements) != 1 || res.Measurements[0].SQLState != "57014" {
-		t.Fatalf("measurements %+v, want the sleep canceled with 57014 and nothing after it", res.Measurements)
+	if len(res.Measurements) != 2 || res.Measurements[0].SQLState != "57014" || res.Measurements[1].Status != dblab.StatusNotRun {
+		t.Fatalf("measurements %+v, want the sleep canceled with 57014 and the CREATE not run", res.Measurements)
 	}
 }
 
@@ -402,11 +411,14 @@ func TestMergeOnClone(t *testing.T) {
 			t.Errorf("observed-rewrite reported beside the confirmed static finding: %+v", f)
 		}
 	}
-	if f := byLine[1]; f.Severity != checks.Error || f.Evidence["confirmed"] != true || !strings.Contains(f.Message, "rewrote t") {
-		t.Errorf("int → bigint finding = %+v, want confirmed with the measured rewrite", f)
+	// 100 rows: the rewrite happened, and was over in milliseconds.
+	if f := byLine[1]; f.Severity != checks.Info || f.Blocking || f.Evidence["confirmed"] != true ||
+		!strings.Contains(f.Measured, "rewrote t") || !strings.Contains(f.Measured, "100 rows") || !strings.Contains(f.Measured, "harmless at this size") {
+		t.Errorf("int → bigint finding = %+v, want confirmed, harmless at 100 rows", f)
 	}
-	if f := byLine[2]; f.Severity != checks.Info || f.Blocking || f.Evidence["refuted"] != true || !strings.Contains(f.Message, "No rewrite measured") {
-		t.Errorf("varchar → text finding = %+v, want downgraded to info: no rewrite measured", f)
+	if f := byLine[2]; f.Severity != checks.Info || f.Blocking || f.Evidence["refuted"] != true || !f.Refuted || f.Fix != "" ||
+		!strings.Contains(f.Message, "no rewrite") {
+		t.Errorf("varchar → text finding = %+v, want refuted: info saying no rewrite, no fix", f)
 	}
 }
 
@@ -469,17 +481,17 @@ func TestMergeWithRules(t *testing.T) {
 		contains  string
 	}{
 		{"alter-column-type", 1, true, false, "rewrote t"},
-		{"alter-column-type", 2, false, true, "No rewrite measured"},
+		{"alter-column-type", 2, false, true, "no rewrite"},
 		{"add-column-rewriting-kind", 3, true, false, "rewrote t"},
-		{"fk-validated-inline", 4, true, false, "ShareRowExclusiveLock on parent"},
-		{"index-create-nonconcurrent", 5, false, false, "ShareLock on t"},
+		{"fk-validated-inline", 4, true, false, "SHARE ROW EXCLUSIVE held"},
+		{"index-create-nonconcurrent", 5, false, false, "SHARE held"},
 	}
 	for _, tt := range tests {
 		f := find(tt.rule, tt.line)
 		if f == nil {
 			continue
 		}
-		if (f.Evidence["confirmed"] == true) != tt.confirmed || (f.Evidence["refuted"] == true) != tt.refuted || !strings.Contains(f.Message, tt.contains) {
+		if (f.Evidence["confirmed"] == true) != tt.confirmed || (f.Evidence["refuted"] == true) != tt.refuted || !strings.Contains(f.Message+" "+f.Measured, tt.contains) {
 			t.Errorf("%s line %d: confirmed=%v refuted=%v message %q; want confirmed=%v refuted=%v containing %q",
 				tt.rule, tt.line, f.Evidence["confirmed"], f.Evidence["refuted"], f.Message, tt.confirmed, tt.refuted, tt.contains)
 		}

@@ -25,6 +25,10 @@ type Thresholds struct {
 	// LockHold is the longest a lock that blocks reads or writes may be
 	// held (1 s, a warning); LockHoldError makes it an error (10 s).
 	LockHold, LockHoldError time.Duration
+	// Harmless is the blocking time under which a lock hazard confirmed on
+	// the clone is downgraded to info: held that briefly, at this table
+	// size, nobody notices (1 s).
+	Harmless time.Duration
 	// MediumTableBytes and LargeTableBytes scale severities with the real
 	// size of the table on the clone: below medium a rewrite is info,
 	// from large on a rewrite or a long lock is an error.
@@ -39,77 +43,30 @@ func DefaultThresholds() Thresholds {
 		Statement: 100 * time.Millisecond, ConcurrentStatement: 5 * time.Minute,
 		Migration: 3 * time.Minute, MigrationError: 20 * time.Minute,
 		LockHold: time.Second, LockHoldError: 10 * time.Second,
+		Harmless:         time.Second,
 		MediumTableBytes: 10 << 20, LargeTableBytes: 1 << 30,
 		FailOn: checks.Error,
 	}
 }
 
-// MeasuredRule documents a rule that only an experiment can report.
-type MeasuredRule struct {
-	ID, Summary, Why, Fix, DocsURL string
-}
-
-// The measured-only rules.
+// The measured-only rules live in the checks registry with the static
+// ones (reviewer rules ID, --rule ID=…, pgai:ignore); these are their
+// definitions.
 var (
-	ObservedRewrite = MeasuredRule{
-		ID:      "observed-rewrite",
-		Summary: "The statement rewrote a table on the clone (its storage was replaced).",
-		Why: "A rewrite copies every row into new files and rebuilds every index while holding ACCESS EXCLUSIVE, " +
-			"which blocks all reads and writes on the table until the transaction commits; it also writes the whole table to WAL.",
-		Fix: "Avoid the rewrite: add columns without volatile defaults and backfill in batches; change types through a new column " +
-			"filled in batches and swapped in; use binary-coercible changes (varchar(n) → text, a larger varchar).",
-		DocsURL: "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES",
-	}
-	LongLockHold = MeasuredRule{
-		ID:      "long-lock-hold",
-		Summary: "A lock that blocks reads or writes was held longer than the threshold on the clone.",
-		Why: "While the lock is held, every query that needs a conflicting lock waits — and so does every query queued behind it, " +
-			"because PostgreSQL grants locks in order. Locks are held until the transaction ends.",
-		Fix: "Keep the strong lock short: set lock_timeout (e.g. SET lock_timeout = '3s') and retry, move slow work " +
-			"(scans, backfills) out of the transaction, use CONCURRENTLY / NOT VALID + VALIDATE variants, and commit right after the DDL.",
-		DocsURL: LockDocsURL,
-	}
-	SlowStatement = MeasuredRule{
-		ID:      "slow-statement",
-		Summary: "A statement ran longer than the threshold on the clone (100 ms, 5 min for CONCURRENTLY).",
-		Why: "GitLab's migration guide allows 100 ms per query in a migration: longer statements hold their locks and a connection " +
-			"for that long during the deployment, and on production data they can take longer still.",
-		Fix: "Batch backfills (UPDATE … WHERE id BETWEEN … in a loop with commits), move data changes to a background migration, " +
-			"and add indexes before the queries that need them.",
-		DocsURL: "https://docs.gitlab.com/ee/development/database/query_performance.html",
-	}
-	SlowMigration = MeasuredRule{
-		ID:      "slow-migration",
-		Summary: "A migration file ran longer than the threshold on the clone (3 min).",
-		Why: "A regular migration runs before the new code is deployed and holds up the deployment; GitLab's guide allows 3 minutes, " +
-			"10 for a post-deployment migration, and asks to warn release managers beyond 20.",
-		Fix:     "Split the migration: schema changes in a regular migration, slow data changes in a post-deployment or background migration.",
-		DocsURL: "https://docs.gitlab.com/ee/development/migration_style_guide.html#how-long-a-migration-should-take",
-	}
-	ExperimentFailed = MeasuredRule{
-		ID:      "experiment-failed",
-		Summary: "The statement failed when run on a clone of the database.",
-		Why: "It would fail the same way when deployed: its transaction is rolled back, the tool stops, and statements that already " +
-			"ran outside a transaction stay applied, leaving the schema half-migrated.",
-		Fix:     "Fix the cause the server names (for example clean up duplicates before a unique index, or fill NULLs before SET NOT NULL) and run the experiment again.",
-		DocsURL: "https://www.postgresql.org/docs/current/errcodes-appendix.html",
-	}
+	ObservedRewrite  = checks.ObservedRewrite
+	LongLockHold     = checks.LongLockHold
+	SlowStatement    = checks.SlowStatement
+	SlowMigration    = checks.SlowMigration
+	ExperimentFailed = checks.ExperimentFailed
 )
 
 // MeasuredRules lists the measured-only rules.
-var MeasuredRules = []MeasuredRule{ExperimentFailed, LongLockHold, ObservedRewrite, SlowMigration, SlowStatement}
+var MeasuredRules = []*checks.Rule{ExperimentFailed, LongLockHold, ObservedRewrite, SlowMigration, SlowStatement}
 
-// Static rule ids whose prediction an experiment can confirm or refute.
-var (
-	rewriteRules = map[string]bool{"alter-column-type": true, "add-column-volatile-default": true,
-		"add-column-rewriting-kind": true, "vacuum-full-or-cluster": true}
-	scanRules = map[string]bool{"set-not-null": true, "check-validated-inline": true, "fk-validated-inline": true,
-		"validate-in-same-tx": true, "pk-on-nullable-columns": true}
-	// failureRules predict a data-dependent failure, by SQLSTATE.
-	failureRules = map[string]string{"data-dependent-unique": "23505", "add-unique-constraint": "23505",
-		"add-required-column": "23502", "set-not-null": "23502", "pk-on-nullable-columns": "23502",
-		"check-validated-inline": "23514", "fk-validated-inline": "23503"}
-)
+// timeoutRules ask for lock_timeout and statement_timeout: what a
+// statement waits for, not what it holds, so a measured hold never
+// escalates them.
+var timeoutRules = map[string]bool{"missing-lock-timeout": true, "missing-statement-timeout": true}
 
 // Derive turns measurements into measured-only findings.
 func Derive(r *Result, th Thresholds) []checks.Finding {
@@ -117,8 +74,13 @@ func Derive(r *Result, th Thresholds) []checks.Finding {
 	var out []checks.Finding
 	for i := range r.Measurements {
 		m := &r.Measurements[i]
+		if !m.Measured() {
+			continue
+		}
 		if m.Error != "" {
-			out = append(out, failedFinding(m, th))
+			f := failedFinding(m, th)
+			f.Measured = measuredLine(r, m)
+			out = append(out, f)
 			continue
 		}
 		if f, ok := rewriteFinding(r, m, th); ok {
@@ -127,7 +89,7 @@ func Derive(r *Result, th Thresholds) []checks.Finding {
 		if f, ok := lockFinding(r, m, th); ok {
 			out = append(out, f)
 		}
-		if f, ok := slowFinding(m, th); ok {
+		if f, ok := slowFinding(r, m, th); ok {
 			out = append(out, f)
 		}
 	}
@@ -166,6 +128,7 @@ func (th Thresholds) withDefaults() Thresholds {
 	set(&th.MigrationError, d.MigrationError)
 	set(&th.LockHold, d.LockHold)
 	set(&th.LockHoldError, d.LockHoldError)
+	set(&th.Harmless, d.Harmless)
 	if th.MediumTableBytes == 0 {
 		th.MediumTableBytes = d.MediumTableBytes
 	}
@@ -244,7 +207,9 @@ func rewriteFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, b
 		parts = append(parts, desc)
 	}
 	msg := fmt.Sprintf("Measured on the clone: the statement rewrote %s.", strings.Join(parts, "; "))
-	return newFinding(ObservedRewrite, sev, m, th, msg, evidenceOf(m)), true
+	f := newFinding(ObservedRewrite, sev, m, th, msg, evidenceOf(m))
+	f.Measured = measuredLine(r, m)
+	return f, true
 }
 
 func lockFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, bool) {
@@ -273,14 +238,16 @@ func lockFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, bool
 	if m.InTransaction {
 		until = "from this statement until its transaction ended"
 	}
-	msg := fmt.Sprintf("Measured on the clone: %s on %s held %s (%s): %s on %s were blocked for that long.",
-		worst.Mode, worst.Relation, HumanMS(worst.HeldMS), until, blocksText(worst.Blocks), worst.Relation)
+	msg := fmt.Sprintf("%s on %s was held %s on the clone (%s): %s on %s were blocked for that long.",
+		checks.LockSQLName(worst.Mode), worst.Relation, HumanMS(worst.HeldMS), until, blocksText(trafficBlocks(worst)), worst.Relation)
 	for _, b := range m.Blocked {
 		if b.Relation == worst.Relation {
 			msg += fmt.Sprintf(" A concurrent %s on %s waited %s.", b.Kind, b.Relation, HumanMS(b.MaxWaitMS))
 		}
 	}
-	return newFinding(LongLockHold, sev, m, th, msg, evidenceOf(m)), true
+	f := newFinding(LongLockHold, sev, m, th, msg, evidenceOf(m))
+	f.Measured = measuredLine(r, m)
+	return f, true
 }
 
 // blocksText says "reads, writes and DDL".
@@ -307,7 +274,7 @@ func blocksTraffic(l *Lock) bool {
 	return false
 }
 
-func slowFinding(m *Measurement, th Thresholds) (checks.Finding, bool) {
+func slowFinding(r *Result, m *Measurement, th Thresholds) (checks.Finding, bool) {
 	limit := th.Statement
 	up := strings.ToUpper(m.Statement)
 	if strings.Contains(up, "CONCURRENTLY") {
@@ -327,7 +294,9 @@ func slowFinding(m *Measurement, th Thresholds) (checks.Finding, bool) {
 	if m.Rows >= 0 {
 		msg += fmt.Sprintf(" Rows processed: %s.", humanCount(m.Rows))
 	}
-	return newFinding(SlowStatement, checks.Warning, m, th, msg, evidenceOf(m)), true
+	f := newFinding(SlowStatement, checks.Warning, m, th, msg, evidenceOf(m))
+	f.Measured = measuredLine(r, m)
+	return f, true
 }
 
 func failedFinding(m *Measurement, th Thresholds) checks.Finding {
@@ -355,7 +324,7 @@ func failedFinding(m *Measurement, th Thresholds) checks.Finding {
 	return f
 }
 
-func newFinding(rule MeasuredRule, sev checks.Severity, m *Measurement, th Thresholds, msg string, ev map[string]any) checks.Finding {
+func newFinding(rule *checks.Rule, sev checks.Severity, m *Measurement, th Thresholds, msg string, ev map[string]any) checks.Finding {
 	f := checks.Finding{
 		Rule: rule.ID, Severity: sev, Path: m.Path, Line: m.Line, Column: max(m.Column, 1), EndLine: max(m.EndLine, m.Line),
 		Statement: m.Statement, Message: msg, Why: rule.Why, Fix: rule.Fix, DocsURL: rule.DocsURL, Evidence: ev,
@@ -387,15 +356,24 @@ func evidenceOf(m *Measurement) map[string]any {
 	return ev
 }
 
-// Merge combines static findings with an experiment's measurements.
-// A static finding on a measured statement gets the measurements as
-// evidence. Rules that predict a rewrite (alter-column-type,
-// add-column-volatile-default, …) or a validation scan (fk-validated-inline,
-// set-not-null, …) are confirmed when the clone shows it — the
-// measured-only observed-rewrite and long-lock-hold findings of that
-// statement are then folded in, so that the comment shows the hazard once,
-// at the higher severity — or refuted and downgraded to info when it did
-// not happen. Other measured-only findings are added.
+// Merge combines static findings with an experiment's measurements, in
+// migration order.
+//
+// A static finding on a measured statement gets the measurement as
+// evidence and one line for people (Finding.Measured). What the rule
+// declares it predicts (checks.Rule.Predicts) is checked: a predicted
+// rewrite, scan or error that happened confirms the finding, and the
+// measured-only finding that says the same (observed-rewrite,
+// experiment-failed) is folded into it; a predicted rewrite or scan that
+// did not happen refutes it: the finding becomes info, says what was
+// measured instead and carries no fix. A lock hazard (a rule of the locks
+// group) whose measured blocking time stays under th.Harmless is
+// downgraded to info with the figures; above it the message states the
+// blocking time, and a long-lock-hold finding of the statement is folded
+// in. Timeout findings (missing-lock-timeout, missing-statement-timeout)
+// only get the measurement line: a long hold is not a missing timeout.
+// Findings on statements that did not run say so. Other measured-only
+// findings are added.
 func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 	th = th.withDefaults()
 	if r == nil {
@@ -408,11 +386,15 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 		line, col int
 	}
 	byPos := map[pos]*Measurement{}
+	fileOrder := map[string]int{}
 	for i := range r.Measurements {
 		m := &r.Measurements[i]
 		byPos[pos{m.Path, m.Line, max(m.Column, 1)}] = m
 		if _, ok := byPos[pos{m.Path, m.Line, 0}]; !ok {
 			byPos[pos{m.Path, m.Line, 0}] = m
+		}
+		if _, ok := fileOrder[m.Path]; !ok {
+			fileOrder[m.Path] = len(fileOrder)
 		}
 	}
 	measured := Derive(r, th)
@@ -432,6 +414,11 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 			out = append(out, s)
 			continue
 		}
+		if !m.Measured() {
+			s.Measured = m.StatusText()
+			out = append(out, s)
+			continue
+		}
 		p := pos{m.Path, m.Line, max(m.Column, 1)}
 		ev := map[string]any{}
 		for k, v := range s.Evidence {
@@ -444,55 +431,42 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 		fold := func(rules ...string) {
 			for _, i := range measuredAt[p] {
 				for _, id := range rules {
-					if measured[i].Rule == id {
+					if measured[i].Rule == id && !folded[i] {
 						folded[i] = true
 						if measured[i].Severity > s.Severity {
 							s.Severity = measured[i].Severity
 						}
-						s.Message += " " + measured[i].Message
 					}
 				}
 			}
 		}
+		rule := checks.Lookup(s.Rule)
+		var pred checks.Prediction
+		if rule != nil {
+			pred = rule.Predicts
+		}
+		s.Measured = measuredLine(r, m)
 		switch {
 		case m.Error != "":
 			// The statement failed: the failure is the news. A rule that
 			// predicted exactly this failure is confirmed.
-			if code, ok := failureRules[s.Rule]; ok && code == m.SQLState {
+			if pred.SQLState != "" && pred.SQLState == m.SQLState {
 				ev["confirmed"] = true
 				fold(ExperimentFailed.ID)
 			}
-		case rewriteRules[s.Rule]:
-			if len(m.Rewritten) > 0 {
-				ev["confirmed"] = true
-				if len(rewrittenTables(r, m)) == 0 {
-					s.Message += fmt.Sprintf(" Measured on the clone: rewrite of %s.", strings.Join(m.Rewritten, ", "))
-				}
-				fold(ObservedRewrite.ID, LongLockHold.ID)
-			} else {
-				ev["refuted"] = true
-				s.Severity = checks.Info
-				s.Message += " No rewrite measured on the clone (relfilenode unchanged): PostgreSQL only changed the catalog, so this statement does not rewrite the table."
-			}
-		case scanRules[s.Rule]:
-			if len(m.Scanned) > 0 {
-				ev["confirmed"] = true
-				s.Message += " Measured on the clone: validation scan of " + strings.Join(m.Scanned, ", ") + locksSummary(m) + "."
-				fold(LongLockHold.ID, ObservedRewrite.ID)
-			} else {
-				ev["refuted"] = true
-				s.Severity = checks.Info
-				s.Message += " No validation scan measured on the clone: PostgreSQL did not read the table for this statement."
-			}
-		default:
-			held := false // a long-lock-hold finding says the same, with more
-			for _, i := range measuredAt[p] {
-				held = held || measured[i].Rule == LongLockHold.ID
-			}
-			if len(m.Locks) > 0 && !held {
-				s.Message += " Measured on the clone:" + strings.TrimPrefix(locksSummary(m), ",") + "."
-			}
-			fold(LongLockHold.ID)
+		case pred.Rewrite && len(m.Rewritten) == 0:
+			refute(&s, ev, fmt.Sprintf("Measured on the clone: no rewrite — the storage of %s was not replaced (relfilenode unchanged), "+
+				"so PostgreSQL only changed the catalog.", subject(m)))
+		case pred.Scan && len(m.Scanned) == 0 && len(m.Rewritten) == 0:
+			refute(&s, ev, fmt.Sprintf("Measured on the clone: no validation scan — PostgreSQL did not read %s for this statement.", subject(m)))
+		case pred.Rewrite || pred.Scan:
+			ev["confirmed"] = true
+			fold(ObservedRewrite.ID)
+			lockVerdict(&s, r, m, th, fold)
+		case timeoutRules[s.Rule]:
+			// what the statement holds is long-lock-hold's business
+		case rule != nil && rule.Group == "locks":
+			lockVerdict(&s, r, m, th, fold)
 		}
 		s.Blocking = s.Severity >= th.FailOn
 		out = append(out, s)
@@ -502,13 +476,148 @@ func Merge(static []checks.Finding, r *Result, th Thresholds) []checks.Finding {
 			out = append(out, f)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Path != out[j].Path {
-			return out[i].Path < out[j].Path
+	rank := func(path string) int {
+		if i, ok := fileOrder[path]; ok {
+			return i
 		}
-		return out[i].Line < out[j].Line
+		return len(fileOrder)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := rank(out[i].Path), rank(out[j].Path); a != b {
+			return a < b
+		}
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Column < out[j].Column
 	})
 	return out
+}
+
+// refute turns a finding whose prediction the clone contradicted into an
+// info that says what was measured, without a fix.
+func refute(s *checks.Finding, ev map[string]any, msg string) {
+	ev["refuted"] = true
+	s.Refuted = true
+	s.Severity = checks.Info
+	s.Message = msg
+	s.Fix = ""
+	s.Edit = nil
+}
+
+// lockVerdict sizes a confirmed lock hazard by what it blocked on the
+// clone: under th.Harmless it is info ("harmless at this size"); above,
+// the message states the blocking time and a long-lock-hold finding of
+// the statement is folded in.
+func lockVerdict(s *checks.Finding, r *Result, m *Measurement, th Thresholds, fold func(...string)) {
+	l := worstBlockingLock(r, m)
+	if l == nil {
+		return
+	}
+	_, rows := tableBytes(r, m, l.Relation)
+	if l.HeldMS < ms(th.Harmless) {
+		s.Severity = checks.Info
+		s.Measured = fmt.Sprintf("%s held %s on %s, %s rows", checks.LockSQLName(l.Mode), HumanMS(l.HeldMS), l.Relation, humanCount(rows))
+		if len(m.Rewritten) > 0 {
+			s.Measured += "; rewrote " + strings.Join(m.Rewritten, ", ")
+		}
+		if len(m.Scanned) > 0 {
+			s.Measured += "; scanned " + strings.Join(m.Scanned, ", ")
+		}
+		s.Measured += " — harmless at this size; re-check when it grows"
+		return
+	}
+	s.Message = strings.TrimSpace(s.Message + " " + fmt.Sprintf("Measured on the clone: %s on %s were blocked for %s.",
+		blocksText(trafficBlocks(l)), l.Relation, HumanMS(l.HeldMS)))
+	fold(LongLockHold.ID, SlowStatement.ID)
+}
+
+// worstBlockingLock is the statement's longest-held lock that blocks reads
+// or writes on a table that existed before the migration.
+func worstBlockingLock(r *Result, m *Measurement) *Lock {
+	var worst *Lock
+	for i := range m.Locks {
+		l := &m.Locks[i]
+		if _, existing := r.Tables[l.Relation]; !existing || !blocksTraffic(l) {
+			continue
+		}
+		if worst == nil || l.HeldMS > worst.HeldMS || (l.HeldMS == worst.HeldMS && LockStrength(l.Mode) > LockStrength(worst.Mode)) {
+			worst = l
+		}
+	}
+	return worst
+}
+
+// trafficBlocks is what of reads and writes a lock blocks.
+func trafficBlocks(l *Lock) []string {
+	var out []string
+	for _, b := range l.Blocks {
+		if b == "reads" || b == "writes" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// subject names what a statement worked on, for refutations.
+func subject(m *Measurement) string {
+	for _, l := range m.Locks {
+		if l.Kind == "table" || l.Kind == "partitioned table" {
+			return l.Relation
+		}
+	}
+	return "the table"
+}
+
+// measuredLine is the one line, for people, of what the clone measured
+// for a statement: "SHARE on orders held 3.12 s — blocked writes; 4.0 M
+// rows, 253.1 MiB; a concurrent write waited 3.08 s; ran 3.12 s".
+func measuredLine(r *Result, m *Measurement) string {
+	if !m.Measured() {
+		return m.StatusText()
+	}
+	if m.Error != "" {
+		return fmt.Sprintf("failed after %s: ERROR %s: %s", HumanMS(m.DurationMS), m.SQLState, strings.TrimSuffix(m.Error, "."))
+	}
+	var parts []string
+	if l := worstBlockingLock(r, m); l != nil {
+		part := fmt.Sprintf("%s on %s held %s", checks.LockSQLName(l.Mode), l.Relation, HumanMS(l.HeldMS))
+		if m.InTransaction {
+			part += " (until commit)"
+		}
+		part += " — blocked " + blocksText(trafficBlocks(l))
+		bytes, rows := tableBytes(r, m, l.Relation)
+		if bytes >= 0 {
+			part += fmt.Sprintf("; %s rows, %s", humanCount(rows), HumanBytes(bytes))
+		}
+		parts = append(parts, part)
+		for _, b := range m.Blocked {
+			if b.Relation == l.Relation {
+				parts = append(parts, fmt.Sprintf("a concurrent %s waited %s", b.Kind, HumanMS(b.MaxWaitMS)))
+			}
+		}
+	} else if len(m.Locks) > 0 {
+		var ls []string
+		for _, l := range m.Locks {
+			if l.Kind == "table" || l.Kind == "partitioned table" {
+				ls = append(ls, fmt.Sprintf("%s on %s", checks.LockSQLName(l.Mode), l.Relation))
+			}
+		}
+		if len(ls) > 0 {
+			parts = append(parts, strings.Join(ls, ", ")+" — blocked no reads or writes")
+		}
+	}
+	if len(m.Rewritten) > 0 {
+		parts = append(parts, "rewrote "+strings.Join(m.Rewritten, ", "))
+	}
+	if len(m.Scanned) > 0 {
+		parts = append(parts, "scanned "+strings.Join(m.Scanned, ", "))
+	}
+	if m.Rows >= 0 {
+		parts = append(parts, humanCount(m.Rows)+" rows processed")
+	}
+	parts = append(parts, "ran "+HumanMS(m.DurationMS))
+	return strings.Join(parts, "; ")
 }
 
 // locksSummary says ", AccessExclusiveLock on t held 1.5 s (blocks reads, writes, ddl)" for each

@@ -85,28 +85,27 @@ func TestMerge(t *testing.T) {
 			static: []checks.Finding{static("alter-column-type", checks.Warning)},
 			m:      dblab.Measurement{Path: path, Line: 1, DurationMS: 41000, Rewritten: []string{"big"}, Locks: []dblab.Lock{ae("big", 41000)}},
 			want: []want{
-				{"alter-column-type", checks.Error, true, "AccessExclusiveLock held 41.00 s", true},
-				{"slow-statement", checks.Warning, false, "41.00 s", nil},
+				{"alter-column-type", checks.Error, true, "reads and writes on big were blocked for 41.00 s", true},
 			},
 		},
 		{
 			name:   "rewrite refuted",
 			static: []checks.Finding{static("alter-column-type", checks.Error)},
 			m:      dblab.Measurement{Path: path, Line: 1, DurationMS: 2, Rewritten: []string{}, Locks: []dblab.Lock{ae("small", 2)}},
-			want:   []want{{"alter-column-type", checks.Info, false, "No rewrite measured", nil}},
+			want:   []want{{"alter-column-type", checks.Info, false, "no rewrite", nil}},
 		},
 		{
 			name:   "validation scan confirmed",
 			static: []checks.Finding{static("fk-validated-inline", checks.Error)},
 			m: dblab.Measurement{Path: path, Line: 1, DurationMS: 20, Scanned: []string{"small"},
 				Locks: []dblab.Lock{sre("small", 20), sre("other", 20)}},
-			want: []want{{"fk-validated-inline", checks.Error, true, "ShareRowExclusiveLock on other held 20.0 ms", true}},
+			want: []want{{"fk-validated-inline", checks.Info, false, "SHARE ROW EXCLUSIVE held 20.0 ms on", true}},
 		},
 		{
 			name:   "validation scan refuted",
 			static: []checks.Finding{static("set-not-null", checks.Warning)},
 			m:      dblab.Measurement{Path: path, Line: 1, DurationMS: 1, Locks: []dblab.Lock{ae("small", 1)}},
-			want:   []want{{"set-not-null", checks.Info, false, "No validation scan measured", nil}},
+			want:   []want{{"set-not-null", checks.Info, false, "no validation scan", nil}},
 		},
 		{
 			name:   "lock rule gets evidence, long hold folded in",
@@ -114,7 +113,7 @@ func TestMerge(t *testing.T) {
 			m: dblab.Measurement{Path: path, Line: 1, DurationMS: 50,
 				Locks: []dblab.Lock{{Relation: "small", Mode: "ShareLock", HeldMS: 1500, Blocks: dblab.Blocks("ShareLock"), Kind: "table"}}},
 			want: []want{
-				{"index-create-nonconcurrent", checks.Warning, false, "ShareLock on small held 1.50 s", nil},
+				{"index-create-nonconcurrent", checks.Warning, false, "writes on small were blocked for 1.50 s", nil},
 			},
 		},
 		{
@@ -122,7 +121,7 @@ func TestMerge(t *testing.T) {
 			m:    dblab.Measurement{Path: path, Line: 1, DurationMS: 30, Rewritten: []string{"small"}, Locks: []dblab.Lock{ae("small", 2000)}},
 			want: []want{
 				{"observed-rewrite", checks.Info, false, "rewrote small", nil},
-				{"long-lock-hold", checks.Warning, false, "AccessExclusiveLock on small held 2.00 s", nil},
+				{"long-lock-hold", checks.Warning, false, "ACCESS EXCLUSIVE on small was held 2.00 s", nil},
 			},
 		},
 		{
@@ -161,7 +160,7 @@ func TestMerge(t *testing.T) {
 			}
 			for i, w := range tt.want {
 				f := got[i]
-				if f.Rule != w.rule || f.Severity != w.sev || f.Blocking != w.blocking || !strings.Contains(f.Message, w.contains) || f.Evidence["confirmed"] != w.confirmed {
+				if f.Rule != w.rule || f.Severity != w.sev || f.Blocking != w.blocking || !strings.Contains(f.Message+" "+f.Measured, w.contains) || f.Evidence["confirmed"] != w.confirmed {
 					t.Errorf("finding %d = %s %s blocking=%v %q confirmed=%v; want %s %s blocking=%v containing %q confirmed=%v",
 						i, f.Rule, f.Severity, f.Blocking, f.Message, f.Evidence["confirmed"], w.rule, w.sev, w.blocking, w.contains, w.confirmed)
 				}

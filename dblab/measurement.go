@@ -5,9 +5,15 @@ package dblab
 // contract (reviewer check --format json, "measurements"): add fields,
 // never rename them.
 type Measurement struct {
-	Path       string  `json:"path"`
-	Line       int     `json:"line"`
-	Statement  string  `json:"statement"`
+	Path      string `json:"path"`
+	Line      int    `json:"line"`
+	Statement string `json:"statement"`
+	// Status says whether the statement was measured (StatusMeasured,
+	// also when it failed: the failure is the measurement), not run
+	// because the run stopped before it (StatusNotRun) or interrupted
+	// while it ran (StatusInterrupted). Note says why, for the latter two.
+	Status     string  `json:"status"`
+	Note       string  `json:"note,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 	// Locks are the locks the statement took, with how long each was held
 	// (until commit when the statement ran in a transaction).
@@ -45,6 +51,31 @@ type Measurement struct {
 	// work between statements left out, as in HeldMS): the statement
 	// boundaries of a lock timeline.
 	StartMS float64 `json:"start_ms,omitempty"`
+}
+
+// The statuses of a measurement.
+const (
+	StatusMeasured    = "measured"
+	StatusNotRun      = "not_run"
+	StatusInterrupted = "interrupted"
+)
+
+// Measured reports whether the statement ran to its end (or its error).
+func (m *Measurement) Measured() bool { return m.Status == "" || m.Status == StatusMeasured }
+
+// StatusText says the status for people: "measured", "not run (stopped
+// after line 4 failed)", "interrupted".
+func (m *Measurement) StatusText() string {
+	switch m.Status {
+	case StatusNotRun:
+		if m.Note != "" {
+			return "not run (" + m.Note + ")"
+		}
+		return "not run"
+	case StatusInterrupted:
+		return "interrupted: not measured"
+	}
+	return "measured"
 }
 
 // Lock is one lock held by the migrating session on a relation.

@@ -40,9 +40,14 @@ func (r *Runner) WithRequest(req CloneRequest) *Runner {
 func (r *Runner) Experiment(ctx context.Context, files []*sqlparse.File, static []checks.Finding) ([]Measurement, []checks.Finding, error) {
 	res, err := r.Run(ctx, files)
 	if res == nil {
-		return nil, nil, err
+		return nil, static, err
 	}
-	return res.Measurements, Merge(static, res, r.Options.Thresholds), err
+	if err != nil {
+		// Interrupted or broken off: what ran is listed, the static
+		// findings stand.
+		return res.Measurements, static, err
+	}
+	return res.Measurements, Merge(static, res, r.Options.Thresholds), nil
 }
 
 // Run clones and runs the files, and releases the clone on every path.

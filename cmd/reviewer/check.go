@@ -216,6 +216,10 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	rep, err := review.Run(ctx, req)
 	if err != nil {
+		if code, ok := interruptCode(ctx); ok {
+			fmt.Fprintln(stderr, "reviewer check: interrupted")
+			return code
+		}
 		fmt.Fprintln(stderr, "reviewer check:", err)
 		return exitError
 	}
@@ -225,6 +229,13 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			fmt.Fprintln(stderr, "reviewer check:", err)
 			return exitError
 		}
+	}
+	if rep.NotMeasured != "" {
+		fmt.Fprintln(stderr, "reviewer check:", rep.NotMeasured)
+	}
+	if code, ok := interruptCode(ctx); ok && req.Experimenter != nil {
+		// The static report was printed; the gate was not decided.
+		return code
 	}
 	if rep.Summary.Blocking > 0 {
 		return exitBlocking

@@ -27,6 +27,8 @@ type cloneFlags struct {
 	deadline                      time.Duration
 	probe                         bool
 	keepAlive                     time.Duration
+	strategy, prefix              string
+	harmless                      time.Duration
 }
 
 // addCloneFlags declares the clone flags on fs. Defaults for the DSN, URL
@@ -44,6 +46,9 @@ func addCloneFlags(fs *flag.FlagSet) *cloneFlags {
 	fs.DurationVar(&c.deadline, "experiment-deadline", time.Hour, "deadline of the whole run on the clone")
 	fs.BoolVar(&c.probe, "probe-traffic", false, "while migrating, run a reader and a writer on each touched table and report how long they waited")
 	fs.DurationVar(&c.keepAlive, "clone-ttl", dblab.DefaultTTL, "how long a clone may live; the janitor removes older ones (after a crash)")
+	fs.StringVar(&c.strategy, "clone-strategy", "template", "how --clone local copies the source: template (CREATE DATABASE … TEMPLATE, STRATEGY FILE_COPY on PostgreSQL 15+; the source must have no other sessions) or dump (pg_dump | pg_restore; works on a live source, slower)")
+	fs.StringVar(&c.prefix, "clone-prefix", localpg.DefaultPrefix, "name prefix of --clone local clone databases (the janitor removes only expired ones with this prefix)")
+	fs.DurationVar(&c.harmless, "harmless-lock", time.Second, "a lock hazard measured to block reads or writes for less than this is downgraded to info (harmless at the table's size)")
 	return c
 }
 
@@ -69,7 +74,7 @@ func (c *cloneFlags) provider(logger *slog.Logger) (dblab.Provider, error) {
 		if c.sourceDSN == "" {
 			return nil, errors.New("--clone local needs --source-dsn (or PGAI_SOURCE_DSN)")
 		}
-		return localpg.New(localpg.Options{SourceDSN: c.sourceDSN, Logger: logger})
+		return localpg.New(localpg.Options{SourceDSN: c.sourceDSN, Logger: logger, Method: c.strategy, Prefix: c.prefix})
 	case "dblab":
 		if c.dblabURL == "" {
 			return nil, errors.New("--clone dblab needs --dblab-url (or PGAI_DBLAB_URL)")
@@ -87,8 +92,8 @@ func (c *cloneFlags) runner(logger *slog.Logger) (*dblab.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.lockTimeout <= 0 || c.statementTimeout <= 0 || c.deadline <= 0 {
-		return nil, errors.New("--lock-timeout, --statement-timeout and --experiment-deadline must be positive")
+	if c.lockTimeout <= 0 || c.statementTimeout <= 0 || c.deadline <= 0 || c.harmless <= 0 {
+		return nil, errors.New("--lock-timeout, --statement-timeout, --experiment-deadline and --harmless-lock must be positive")
 	}
 	mr, _ := strconv.Atoi(os.Getenv("CI_MERGE_REQUEST_IID"))
 	return &dblab.Runner{
@@ -97,6 +102,7 @@ func (c *cloneFlags) runner(logger *slog.Logger) (*dblab.Runner, error) {
 		Options: dblab.Options{
 			LockTimeout: c.lockTimeout, StatementTimeout: c.statementTimeout, Deadline: c.deadline,
 			ProbeTraffic: c.probe, Logger: logger,
+			Thresholds: dblab.Thresholds{Harmless: c.harmless},
 		},
 		Logger: logger,
 		Sweep:  true,

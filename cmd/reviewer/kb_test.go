@@ -12,7 +12,14 @@ import (
 	"gitlab.com/pgai/reviewer/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv("PGAI_TEST_RUN_MAIN") == "1" {
+		// The test binary plays the reviewer binary (signal tests).
+		os.Args = append([]string{"reviewer"}, strings.Fields(os.Getenv("PGAI_TEST_ARGS"))...)
+		main()
+	}
+	pgtest.Main(m)
+}
 
 // runKBTest runs "reviewer kb ..." and returns exit code, stdout, stderr.
 func runKBTest(t *testing.T, args ...string) (int, string, string) {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +14,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	unbound := func() {}
 	if len(os.Args) > 1 && os.Args[1] == "check" {
 		unbound = boundMemory()
@@ -22,6 +23,48 @@ func main() {
 	unbound()
 	stop()
 	os.Exit(code)
+}
+
+// interrupted is the cause of a context canceled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (e interrupted) Error() string { return "interrupted by " + e.sig.String() }
+
+// signalContext is canceled by the first SIGINT or SIGTERM, with the
+// signal as its cause (see interruptCode). Later signals are swallowed
+// until stop: the run is already cleaning up (dropping its clone), and a
+// second Ctrl-C must not kill it half way.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				if sig, ok := s.(syscall.Signal); ok {
+					cancel(interrupted{sig})
+				} else {
+					cancel(interrupted{syscall.SIGINT})
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(done); cancel(nil) }
+}
+
+// interruptCode is the exit status of a run stopped by a signal (128 +
+// the signal's number: 130 for SIGINT, 143 for SIGTERM), as shells report
+// it, and whether ctx was stopped by one.
+func interruptCode(ctx context.Context) (int, bool) {
+	var in interrupted
+	if errors.As(context.Cause(ctx), &in) {
+		return 128 + int(in.sig), true
+	}
+	return 0, false
 }
 
 // Exit codes shared by every subcommand.

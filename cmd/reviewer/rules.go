@@ -131,6 +131,7 @@ func rulesMarkdown() string {
 		{"compatibility", "Backward compatibility and destructive changes"},
 		{"types", "Types and schema design"},
 		{"transactions", "Script and transaction hygiene"},
+		{"measured", "Measured on a clone (reported only with --clone)"},
 		{"syntax", "Parsing"},
 		{"style", "Style"},
 	}

@@ -270,7 +270,8 @@ func (f *FakeDLE) provision(id, user, password string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.clones[id]
-	if !ok {
+	if !ok || c.Status.Code == "DELETING" {
+		// Deleted while CREATING: the engine removes what it provisioned.
 		if err == nil && f.opts.Backend != nil && f.opts.Fatal == "" {
 			_ = f.opts.Backend.Destroy(context.Background(), id)
 		}

@@ -261,6 +261,13 @@ func (p *Provider) Clone(ctx context.Context, req dblab.CloneRequest) (*dblab.Cl
 	}
 	var info CloneInfo
 	if err := p.do(ctx, http.MethodPost, "/clone", body, &info); err != nil {
+		if ctx.Err() != nil {
+			// Interrupted while the request was in flight: the engine may
+			// have made the clone. DELETE works on a CREATING clone; a
+			// clone that was never made answers 404, which Destroy accepts.
+			derr := p.Destroy(context.WithoutCancel(ctx), id)
+			return nil, errors.Join(fmt.Errorf("create clone %s: %w", id, err), derr)
+		}
 		return nil, fmt.Errorf("create clone %s: %w", id, err)
 	}
 	p.opts.Logger.InfoContext(ctx, "dblab clone requested", slog.String("clone_id", id))
@@ -371,7 +378,8 @@ func (p *Provider) Clones(ctx context.Context) ([]CloneInfo, error) {
 }
 
 // Sweep deletes the reviewer's clones (id pgai-…) that are older than
-// MaxAge or FATAL, and are not protected.
+// MaxAge, FATAL, or still CREATING twice the creation timeout after they
+// were asked for, and are not protected.
 func (p *Provider) Sweep(ctx context.Context) ([]string, error) {
 	clones, err := p.Clones(ctx)
 	if err != nil {
@@ -384,8 +392,12 @@ func (p *Provider) Sweep(ctx context.Context) ([]string, error) {
 		if !strings.HasPrefix(c.ID, "pgai-") || c.Protected {
 			continue
 		}
-		old := !c.CreatedAt.IsZero() && now.Sub(c.CreatedAt.Time) > p.opts.MaxAge
-		if !old && c.Status.Code != StatusFatal {
+		age := now.Sub(c.CreatedAt.Time)
+		old := !c.CreatedAt.IsZero() && age > p.opts.MaxAge
+		// A clone still CREATING long after any creation should have
+		// finished belongs to a run that died while waiting for it.
+		stuck := c.Status.Code == StatusCreating && !c.CreatedAt.IsZero() && age > 2*p.opts.CreateTimeout
+		if !old && !stuck && c.Status.Code != StatusFatal {
 			continue
 		}
 		if err := p.Destroy(ctx, c.ID); err != nil {

@@ -13,13 +13,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"gitlab.com/pgai/reviewer/dblab"
+)
+
+// The clone methods.
+const (
+	MethodTemplate = "template"
+	MethodDump     = "dump"
 )
 
 // DefaultPrefix starts the name of every clone database.
@@ -44,10 +53,18 @@ type Options struct {
 	AdminDatabase string
 	// Prefix starts clone database names (DefaultPrefix when empty).
 	Prefix string
+	// Method is how a clone is made: MethodTemplate (CREATE DATABASE …
+	// TEMPLATE, the default; the source must have no other sessions) or
+	// MethodDump (pg_dump | pg_restore into a new database; works while
+	// others are connected, slower).
+	Method string
 	// Strategy is CREATE DATABASE's STRATEGY (PostgreSQL 15+): "WAL_LOG"
-	// or "FILE_COPY"; empty leaves the server's default.
+	// or "FILE_COPY"; empty means FILE_COPY where the server has it.
 	Strategy string
-	Logger   *slog.Logger
+	// BinDir is where pg_dump and pg_restore are (the dump method); empty
+	// searches PATH, then /usr/lib/postgresql/<server major>/bin.
+	BinDir string
+	Logger *slog.Logger
 	// Now is the clock (time.Now when nil); tests move it to expire clones.
 	Now func() time.Time
 }
@@ -88,6 +105,14 @@ func New(opts Options) (*Provider, error) {
 	if strings.ToLower(opts.Prefix) != opts.Prefix || strings.ContainsAny(opts.Prefix, `"' `) {
 		return nil, fmt.Errorf("local clones: prefix %q must be lower case without quotes or spaces", opts.Prefix)
 	}
+	switch strings.ToLower(opts.Method) {
+	case "", MethodTemplate:
+		opts.Method = MethodTemplate
+	case MethodDump:
+		opts.Method = MethodDump
+	default:
+		return nil, fmt.Errorf("local clones: unknown clone strategy %q (want template or dump)", opts.Method)
+	}
 	switch strings.ToUpper(opts.Strategy) {
 	case "", "WAL_LOG", "FILE_COPY":
 		opts.Strategy = strings.ToUpper(opts.Strategy)
@@ -106,45 +131,141 @@ func New(opts Options) (*Provider, error) {
 // Source is the name of the database being cloned.
 func (p *Provider) Source() string { return p.source }
 
-// Clone creates a database from the source database as template.
+// Clone creates a database from the source database as template (or, with
+// the dump method, restores a pg_dump of it).
+//
+// The clone's name carries its expiry from the moment it exists
+// (<prefix><id>_e<expiry, base 36 Unix seconds>), so a run interrupted or
+// killed at any point — even between CREATE DATABASE and the COMMENT that
+// names the owner — leaves nothing the janitor cannot recognise and
+// remove. An interrupt (ctx canceled) while the copy runs cancels it on the
+// server and drops whatever was made.
 func (p *Provider) Clone(ctx context.Context, req dblab.CloneRequest) (*dblab.Clone, error) {
-	id := dblab.NewCloneID(req)
-	name := p.opts.Prefix + strings.ReplaceAll(strings.TrimPrefix(id, "pgai-"), "-", "_")
-	if len(name) > 63 {
-		name = name[:63]
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("clone %s: %w", p.source, err)
 	}
-	conn, err := pgx.Connect(ctx, p.adminDSN)
+	start := p.opts.Now()
+	expires := start.Add(req.TTLOrDefault())
+	name := p.cloneName(dblab.NewCloneID(req), expires)
+	conn, err := adminConnect(ctx, p.adminDSN)
 	if err != nil {
 		return nil, fmt.Errorf("clone %s: connect to %s: %w", p.source, p.opts.AdminDatabase, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{p.source}.Sanitize()
-	if p.opts.Strategy != "" {
-		q += " STRATEGY " + p.opts.Strategy
-	}
-	start := p.opts.Now()
-	if _, err := conn.Exec(ctx, q); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "55006" {
-			return nil, fmt.Errorf("clone %s: %w: %s (CREATE DATABASE … TEMPLATE needs the source to have no other connections; stop them, or clone from a copy nobody connects to)", p.source, ErrTemplateInUse, pe.Message)
-		}
-		return nil, fmt.Errorf("clone %s into %s: %w", p.source, name, err)
-	}
-	expires := start.Add(req.TTLOrDefault())
 	drop := func(ctx context.Context) error { return dropDatabase(ctx, p.adminDSN, name) }
-	comment := fmt.Sprintf("%s expires=%s source=%s", commentMarker, expires.UTC().Format(time.RFC3339), p.source)
-	if _, err := conn.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS "+quoteLiteral(comment)); err != nil {
-		return nil, errors.Join(fmt.Errorf("clone %s: mark expiry: %w", name, err), drop(context.WithoutCancel(ctx)))
+	// cleanup drops a clone whose creation did not complete; it runs even
+	// when ctx is canceled (that is the interrupt it cleans up after).
+	cleanup := func(err error) error {
+		if derr := drop(context.WithoutCancel(ctx)); derr != nil {
+			return errors.Join(err, derr)
+		}
+		return err
 	}
-	p.opts.Logger.DebugContext(ctx, "local clone created", slog.String("clone_id", name),
+	if p.opts.Method == MethodDump {
+		if err := p.dump(ctx, conn, name); err != nil {
+			return nil, cleanup(err)
+		}
+	} else {
+		q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{p.source}.Sanitize()
+		if strategy := p.strategy(conn); strategy != "" {
+			q += " STRATEGY " + strategy
+		}
+		if _, err := conn.Exec(ctx, q); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "55006" {
+				return nil, fmt.Errorf("clone %s: %w: %s (CREATE DATABASE … TEMPLATE needs the source to have no other connections; use --clone-strategy dump, or clone from a copy nobody connects to)", p.source, ErrTemplateInUse, pe.Message)
+			}
+			return nil, cleanup(fmt.Errorf("clone %s into %s: %w", p.source, name, err))
+		}
+	}
+	comment := fmt.Sprintf("%s expires=%s source=%s owner=%s", commentMarker, expires.UTC().Format(time.RFC3339), p.source, owner())
+	if _, err := conn.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS "+quoteLiteral(comment)); err != nil {
+		return nil, cleanup(fmt.Errorf("clone %s: mark expiry: %w", name, err))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, cleanup(fmt.Errorf("clone %s: %w", name, err))
+	}
+	p.opts.Logger.DebugContext(ctx, "local clone created", slog.String("clone_id", name), slog.String("method", p.opts.Method),
 		slog.Float64("duration_ms", float64(p.opts.Now().Sub(start).Microseconds())/1000))
 	c := dblab.NewClone(name, WithDatabase(p.opts.SourceDSN, name), drop)
 	c.CreatedAt, c.ExpiresAt = start, expires
 	return c, nil
 }
 
-// Sweep drops the clone databases (name with the prefix and the clone
-// marker in the comment) whose expiry has passed, and returns their names.
+// cloneName is <prefix><id>_e<expiry in base 36>, within PostgreSQL's
+// 63-byte limit (the id is shortened, never the expiry).
+func (p *Provider) cloneName(id string, expires time.Time) string {
+	suffix := "_e" + strconv.FormatInt(expires.Unix(), 36)
+	body := p.opts.Prefix + strings.ReplaceAll(strings.TrimPrefix(id, "pgai-"), "-", "_")
+	if len(body)+len(suffix) > 63 {
+		body = body[:63-len(suffix)]
+	}
+	return body + suffix
+}
+
+// nameExpiry reads the expiry a clone's name carries.
+func nameExpiry(name string) (time.Time, bool) {
+	i := strings.LastIndex(name, "_e")
+	if i < 0 {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(name[i+2:], 36, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0), true
+}
+
+// strategy is the STRATEGY clause: the configured one, else FILE_COPY on
+// PostgreSQL 15 and later (a file copy plus two checkpoints; about twice
+// as fast as WAL_LOG's block-by-block copy through the WAL for databases
+// of hundreds of MB), else none (older servers only copy files).
+func (p *Provider) strategy(conn *pgx.Conn) string {
+	if p.opts.Strategy != "" {
+		return p.opts.Strategy
+	}
+	if v, err := strconv.Atoi(conn.PgConn().ParameterStatus("server_version_num")); err == nil && v >= 150000 {
+		return "FILE_COPY"
+	} else if err != nil {
+		// server_version_num is not reported at startup before PG 16; ask.
+		var num int
+		if conn.QueryRow(context.Background(), "SELECT current_setting('server_version_num')::int").Scan(&num) == nil && num >= 150000 {
+			return "FILE_COPY"
+		}
+	}
+	return ""
+}
+
+// owner names who made a clone: user@host pid N.
+func owner() string {
+	host, _ := os.Hostname()
+	u := os.Getenv("USER")
+	if u == "" {
+		u = "unknown"
+	}
+	return fmt.Sprintf("%s@%s/pid=%d", u, host, os.Getpid())
+}
+
+// adminConnect connects for CREATE and DROP DATABASE. A canceled ctx
+// sends a cancel request to the server instead of only closing the
+// socket: a closed socket lets CREATE DATABASE run to completion and
+// commit unseen, which is how interrupted runs used to leave full-size
+// clones behind.
+func adminConnect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 10 * time.Second}
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// Sweep drops the clone databases (name with the prefix) whose expiry has
+// passed — from the comment, else from the name, which carries it from
+// creation on — and those whose creation never completed, and returns
+// their names.
 func (p *Provider) Sweep(ctx context.Context) ([]string, error) {
 	conn, err := pgx.Connect(ctx, p.adminDSN)
 	if err != nil {
@@ -169,6 +290,15 @@ func (p *Provider) Sweep(ctx context.Context) ([]string, error) {
 	var errs []error
 	for _, d := range dbs {
 		exp, ok := parseExpiry(d.comment)
+		if !ok {
+			exp, ok = nameExpiry(d.name)
+		}
+		if !ok && d.comment == "" {
+			// A clone of an older reviewer whose creation never completed
+			// (no comment, no expiry in its name): nothing will ever
+			// release it.
+			exp, ok = time.Time{}, true
+		}
 		if !ok || now.Before(exp) {
 			continue
 		}
@@ -198,7 +328,7 @@ func parseExpiry(comment string) (time.Time, bool) {
 }
 
 func dropDatabase(ctx context.Context, adminDSN, name string) error {
-	conn, err := pgx.Connect(ctx, adminDSN)
+	conn, err := adminConnect(ctx, adminDSN)
 	if err != nil {
 		return fmt.Errorf("drop clone %s: connect: %w", name, err)
 	}

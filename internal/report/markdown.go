@@ -112,13 +112,31 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 	default:
 		fmt.Fprintf(&b, "### 🟢 pgai reviewer: no problems found in %s\n\n", files)
 	}
-	if len(r.Measurements) > 0 {
+	var unmeasured []string
+	ran := 0
+	for _, m := range r.Measurements {
+		if m.Measured() {
+			ran++
+		} else {
+			unmeasured = append(unmeasured, fmt.Sprintf("`%s:%d` %s", relPath(m.Path), m.Line, m.StatusText()))
+		}
+	}
+	switch {
+	case r.NotMeasured != "":
+		fmt.Fprintf(&b, "Static checks only — %s.", strings.ReplaceAll(r.NotMeasured, "\n", " "))
+		if ran > 0 {
+			fmt.Fprintf(&b, " %d %s had run on the clone.", ran, plural(ran, "statement", "statements"))
+		}
+	case len(r.Measurements) > 0:
 		src := ""
 		if o.CloneSource != "" {
 			src = " of `" + strings.ReplaceAll(o.CloneSource, "`", "'") + "`"
 		}
-		fmt.Fprintf(&b, "Measured on a clone%s: %d %s run.", src, len(r.Measurements), plural(len(r.Measurements), "statement", "statements"))
-	} else {
+		fmt.Fprintf(&b, "Measured on a clone%s: %d %s run.", src, ran, plural(ran, "statement", "statements"))
+		if len(unmeasured) > 0 {
+			fmt.Fprintf(&b, " Not measured: %s.", strings.Join(unmeasured, "; "))
+		}
+	default:
 		help := o.CloneHelp
 		if help == "" {
 			help = DefaultCloneHelp

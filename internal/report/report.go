@@ -28,6 +28,11 @@ type Report struct {
 	PGVersion string `json:"pg_version,omitempty"`
 	// Commit is the commit that was reviewed, when known.
 	Commit string `json:"commit,omitempty"`
+	// NotMeasured says why a clone experiment that was asked for measured
+	// nothing, or not everything: "not measured: <reason>" (no clone
+	// could be made, the run broke off) or "interrupted: not measured".
+	// The findings are then the static ones and decide the gate alone.
+	NotMeasured string `json:"not_measured,omitempty"`
 }
 
 // File describes one migration file of the review.

@@ -102,7 +102,7 @@ func TestTextNoColorUnlessAsked(t *testing.T) {
 		t.Error("colour codes wrong")
 	}
 	if !strings.Contains(plain.String(), "db/V1__a.sql:2:1: error [index-create-nonconcurrent]") ||
-		!strings.Contains(plain.String(), "ShareLock on t held 1500.0 ms (blocks writes)") {
+		!strings.Contains(plain.String(), "SHARE on t held 1.50 s (blocks writes)") {
 		t.Errorf("text:\n%s", plain.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gitlab.com/pgai/reviewer/checks"
+	"gitlab.com/pgai/reviewer/dblab"
 )
 
 // TextOptions control the terminal output.
@@ -106,9 +107,11 @@ func (t *TextWriter) Finding(f checks.Finding) {
 		writeIndented(b, "  ", "fix: ", f.Fix)
 	}
 	if f.Measured != "" {
-		writeIndented(b, "  ", "measured: ", f.Measured)
-	} else if len(f.Evidence) > 0 {
-		writeIndented(b, "  ", "measured: ", evidenceLine(f.Evidence))
+		label := "measured: "
+		if f.Refuted {
+			label = "measured (refutes the static claim): "
+		}
+		writeIndented(b, "  ", label, f.Measured)
 	}
 	if f.DocsURL != "" {
 		b.WriteString(t.paint(ansiDim, "  docs: "+f.DocsURL) + "\n")
@@ -120,6 +123,9 @@ func (t *TextWriter) Finding(f checks.Finding) {
 func (t *TextWriter) Finish(r *Report) error {
 	if len(r.Measurements) > 0 {
 		t.b.WriteString(measurementsText(r))
+	}
+	if r.NotMeasured != "" {
+		t.b.WriteString(t.paint(ansiYellow, r.NotMeasured) + "\n")
 	}
 	s := r.Summary
 	verdict := "passed"
@@ -161,19 +167,31 @@ func measurementsText(r *Report) string {
 	var b strings.Builder
 	b.WriteString("Measured on a clone:\n")
 	for _, m := range r.Measurements {
-		fmt.Fprintf(&b, "  %s:%d  %.1f ms", m.Path, m.Line, m.DurationMS)
+		fmt.Fprintf(&b, "  %s:%d  ", m.Path, m.Line)
+		if !m.Measured() {
+			b.WriteString(m.StatusText())
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString(dblab.HumanMS(m.DurationMS))
 		if m.Rows >= 0 {
-			fmt.Fprintf(&b, "  rows=%d", m.Rows)
+			fmt.Fprintf(&b, ", %d rows", m.Rows)
 		}
 		if len(m.Rewritten) > 0 {
-			fmt.Fprintf(&b, "  rewrote %s", strings.Join(m.Rewritten, ", "))
+			fmt.Fprintf(&b, ", rewrote %s", strings.Join(m.Rewritten, ", "))
+		}
+		if len(m.Scanned) > 0 {
+			fmt.Fprintf(&b, ", scanned %s", strings.Join(m.Scanned, ", "))
 		}
 		if m.Error != "" {
-			fmt.Fprintf(&b, "  ERROR %s %s", m.SQLState, m.Error)
+			fmt.Fprintf(&b, ", ERROR %s %s", m.SQLState, m.Error)
 		}
 		b.WriteString("\n")
 		for _, l := range m.Locks {
-			fmt.Fprintf(&b, "      %s on %s held %.1f ms (blocks %s)\n", l.Mode, l.Relation, l.HeldMS, blocksText(l.Blocks))
+			fmt.Fprintf(&b, "      %s on %s held %s (blocks %s)\n", checks.LockSQLName(l.Mode), l.Relation, dblab.HumanMS(l.HeldMS), blocksText(l.Blocks))
+		}
+		for _, bl := range m.Blocked {
+			fmt.Fprintf(&b, "      a concurrent %s on %s waited %s\n", bl.Kind, bl.Relation, dblab.HumanMS(bl.MaxWaitMS))
 		}
 	}
 	b.WriteString("\n")

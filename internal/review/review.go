@@ -154,10 +154,7 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 						rest = append(rest, n)
 						continue
 					}
-					if fd, ok := checks.NonLinearHistory(n.path, n.framework, f.Path, cfg.Settings.FailOn); ok && ruleOn(cfg, fd.Rule) {
-						if sev, ok := cfg.Settings.Severity[fd.Rule]; ok {
-							fd.Severity, fd.Blocking = sev, sev >= cfg.Settings.FailOn
-						}
+					if fd, ok := checks.NonLinearHistory(n.path, n.framework, f.Path, cfg.Settings.FailOn); ok && cfg.Settings.Apply(&fd) {
 						findings = append(findings, fd)
 					}
 				}
@@ -217,14 +214,22 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 		return nil, err
 	}
 	var measurements []dblab.Measurement
+	var notMeasured string
 	if req.Experimenter != nil && len(parsed) > 0 {
 		m, merged, err := req.Experimenter.Experiment(ctx, parsed, findings)
-		if err != nil {
-			return nil, fmt.Errorf("clone experiment: %w", err)
-		}
-		measurements, findings = m, merged
-		for i := range findings {
-			findings[i].Blocking = findings[i].Severity >= cfg.Settings.FailOn
+		measurements = m
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Interrupted (SIGINT, SIGTERM, a canceled job): the static
+			// report stands; what ran is listed, the rest marked.
+			notMeasured = "interrupted: not measured"
+		case err != nil:
+			// No clone, or the run could not go on: the static findings
+			// decide the gate, and the report says why nothing (more) was
+			// measured.
+			notMeasured = "not measured: " + err.Error()
+		default:
+			findings = cfg.Settings.FinishMeasured(parsed, merged)
 		}
 	}
 	if stream && len(findings) > 0 {
@@ -236,6 +241,7 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 		findings = nil
 	}
 	rep := report.Build(files, findings, measurements)
+	rep.NotMeasured = notMeasured
 	if stream {
 		rep.Summary.Errors, rep.Summary.Warnings, rep.Summary.Infos, rep.Summary.Blocking = counts.Errors, counts.Warnings, counts.Infos, counts.Blocking
 	}
@@ -243,11 +249,6 @@ func Run(ctx context.Context, req Request) (*report.Report, error) {
 	rep.PGVersion = cfg.Settings.PGVersion.String()
 	rep.Commit = req.Commit
 	return rep, nil
-}
-
-// ruleOn reports whether the configuration leaves a rule enabled.
-func ruleOn(cfg *config.Config, id string) bool {
-	return !cfg.Settings.Disabled[id]
 }
 
 // sourcesFS holds in-memory files as a file system, under their paths.
