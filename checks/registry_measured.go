@@ -26,8 +26,8 @@ var (
 		ID: "long-lock-hold", Group: "measured", Severity: Warning, Measured: true,
 		Summary: "A lock that blocks reads or writes was held longer than the threshold on the clone (1 s; an error from 10 s or on a table of 1 GiB or more).",
 		Why: "While the lock is held, every query that needs a conflicting lock waits — and so does every query queued behind it, " +
-			"because PostgreSQL grants locks in order. Locks are held until the transaction ends. lock_timeout does not shorten this: " +
-			"it bounds how long a statement waits for a lock, not how long it holds one.",
+			"because PostgreSQL grants locks in order. Locks are held until the transaction ends. A timeout setting does not shorten this: " +
+			"lock_timeout limits acquiring, not holding.",
 		Fix: "Keep the strong lock short: use CONCURRENTLY / NOT VALID + VALIDATE variants, move slow work " +
 			"(scans, backfills) out of the transaction, and commit right after the DDL.",
 		DocsURL: LockDocsURL,

@@ -94,7 +94,7 @@ func TestCheckInterruptedLeavesNoClone(t *testing.T) {
 		sig      syscall.Signal
 		wait     string // SQL that turns true when the phase is reached; "" = at once
 	}{
-		{"right after start", "template", syscall.SIGINT, ""},
+		{"1 s after start", "template", syscall.SIGINT, ""},
 		{"while CREATE DATABASE copies", "template", syscall.SIGINT,
 			"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CREATE DATABASE %' AND query LIKE '%' || $1 || '%')"},
 		{"while pg_dump | pg_restore copies", "dump", syscall.SIGTERM,
@@ -109,7 +109,7 @@ func TestCheckInterruptedLeavesNoClone(t *testing.T) {
 		if ph.wait != "" {
 			waitFor(t, admin, ph.name, ph.wait, prefix)
 		} else {
-			time.Sleep(100 * time.Millisecond) // the signal handler is installed
+			time.Sleep(time.Second) // the signal handler is installed (slower under -race)
 		}
 		if err := cmd.Process.Signal(ph.sig); err != nil {
 			t.Fatal(err)
