@@ -49,6 +49,7 @@ func TestNoise(t *testing.T) {
 			"set-not-null":                     1,
 			"several-tables-locked-in-one-tx":  3,
 			"statement-after-access-exclusive": 4,
+			"unbounded-backfill":               1,
 			"unbounded-dml-in-migration":       1,
 			"vacuum-full-or-cluster":           1,
 		}},

@@ -30,6 +30,7 @@ var lockRules = []*Rule{
 	domainWithConstraint,
 	truncateRule,
 	unboundedDML,
+	unboundedBackfill,
 	pg14ConcurrentIndexBug,
 	attachPartitionScan,
 }

@@ -2,6 +2,7 @@ package sqlparse
 
 import (
 	"bytes"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -256,3 +257,33 @@ type ambiguousNames interface{ nameIsAmbiguous() }
 
 // noName is fromName for tools that no name identifies.
 func noName(string, string) (nameInfo, bool) { return nameInfo{}, false }
+
+// MigrationDir returns the directory whose listing orders a migration
+// file among the others of its tool, as `reviewer check DIR` should be
+// run to see the file in its history: the project of a sqitch script (the
+// parent of its deploy/, revert/ or verify/ folder), the parent of a
+// diesel or Prisma migration directory, else the file's own directory.
+// Paths use forward slashes (repository paths); "." for the root.
+func MigrationDir(p string) string {
+	p = filepath.ToSlash(p)
+	dir := path.Dir(p)
+	for d := dir; d != "." && d != "/"; d = path.Dir(d) {
+		switch path.Base(d) {
+		case "deploy", "revert", "verify": // sqitch: deploy/x.sql, deploy/schema/x.sql
+			return path.Dir(d)
+		}
+	}
+	if t, _ := byName(path.Base(dir), path.Base(p)); t != nil {
+		if _, ok := t.(dirMigrations); ok {
+			return path.Dir(dir)
+		}
+	}
+	return dir
+}
+
+// dirMigrations marks tools whose migrations are directories (diesel's
+// <version>_<name>/up.sql, Prisma's <timestamp>_<name>/migration.sql).
+type dirMigrations interface{ migrationIsDirectory() }
+
+func (dieselTool) migrationIsDirectory() {}
+func (prismaTool) migrationIsDirectory() {}

@@ -387,3 +387,22 @@ func TestParseContent(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrationDir(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ path, want string }{
+		{"db/migrations/20240101_x.sql", "db/migrations"},
+		{"x.sql", "."},
+		{"db/sqitch/deploy/users.sql", "db/sqitch"},
+		{"db/sqitch/revert/app/users.sql", "db/sqitch"},
+		{"migrations/2024-01-10-120000_create_users/up.sql", "migrations"},
+		{"migrations/2024-01-10-120000_create_users/down.sql", "migrations"},
+		{"prisma/migrations/20240110120000_init/migration.sql", "prisma/migrations"},
+		{"db/init/migration.sql", "db/init"},
+		{"db/up.sql", "db"},
+	} {
+		if got := MigrationDir(tc.path); got != tc.want {
+			t.Errorf("MigrationDir(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

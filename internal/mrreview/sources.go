@@ -20,6 +20,7 @@ import (
 	"gitlab.com/pgai/reviewer/internal/gitlab"
 	"gitlab.com/pgai/reviewer/internal/report"
 	"gitlab.com/pgai/reviewer/internal/review"
+	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
 // Source is the repository at the reviewed commit: a checkout, or the
@@ -294,9 +295,9 @@ func cleanDir(dir string) string {
 
 // ContextDirs are the directories whose every migration a review reads,
 // as `reviewer check` would be run on them: the configured paths, or else
-// the directories of the changed migrations (a sqitch project's for its
-// deploy, revert and verify scripts; the parent of diesel's and Prisma's
-// one directory per migration).
+// the directories that order the changed migrations (sqlparse.MigrationDir:
+// a sqitch project's for its scripts, the parent of diesel and Prisma
+// migration directories).
 func ContextDirs(cfg *config.Config, changed []string) []string {
 	set := map[string]bool{}
 	if cfg != nil && len(cfg.Paths) > 0 {
@@ -305,14 +306,7 @@ func ContextDirs(cfg *config.Config, changed []string) []string {
 		}
 	} else {
 		for _, p := range changed {
-			dir := path.Dir(p)
-			switch {
-			case path.Base(dir) == "deploy", path.Base(dir) == "revert", path.Base(dir) == "verify":
-				dir = path.Dir(dir) // a sqitch project
-			case path.Base(p) == "up.sql", path.Base(p) == "down.sql", path.Base(p) == "migration.sql":
-				dir = path.Dir(dir) // one directory per migration (diesel, Prisma)
-			}
-			set[dir] = true
+			set[sqlparse.MigrationDir(p)] = true
 		}
 	}
 	out := make([]string, 0, len(set))
