@@ -311,6 +311,9 @@ func mdLinkText(s string) string {
 
 // redact replaces configured secrets.
 func (a *Agent) redact(s string) string {
+	if a == nil {
+		return s
+	}
 	for _, sec := range a.o.Secrets {
 		s = strings.ReplaceAll(s, sec, "[REDACTED]")
 	}

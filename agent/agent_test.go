@@ -66,7 +66,7 @@ func TestToolLoopCitations(t *testing.T) {
 					t.Errorf("%s: %s", r.Name, r.Error)
 				}
 			}
-			wantCites := []Citation{{Title: "19.11. Client Connection Defaults — 19.11. Client Connection Defaults > lock_timeout (integer)",
+			wantCites := []Citation{{Title: "19.11. Client Connection Defaults — lock_timeout (integer)",
 				Author: "The PostgreSQL Global Development Group", URL: urlLockTimeout, Trust: "high", Kind: "docs"}}
 			if diff := cmp.Diff(wantCites, ans.Citations); diff != "" {
 				t.Errorf("citations (-want +got):\n%s", diff)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gitlab.com/pgai/reviewer/kb"
@@ -110,6 +111,7 @@ func KBTool(s Searcher) *Tool {
 }
 
 func citeTitle(title, heading string) string {
+	heading = strings.TrimPrefix(heading, title+kb.HeadingSep)
 	if heading != "" && heading != title {
 		return title + " — " + heading
 	}

@@ -663,3 +663,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+

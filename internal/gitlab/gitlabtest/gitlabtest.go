@@ -354,6 +354,21 @@ func (s *Server) AddUserNote(projectID, iid, userID int64, body string) (noteID 
 	return n.ID, d.ID
 }
 
+// AddUserReply adds a user's reply to a discussion and returns its id.
+func (s *Server) AddUserReply(projectID, iid int64, discussionID string, userID int64, body string) (noteID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.project(projectID).mrs[iid]
+	for _, d := range m.discussions {
+		if d.ID == discussionID {
+			n := &Note{ID: s.id(), DiscussionID: d.ID, Body: body, AuthorID: userID}
+			d.Notes = append(d.Notes, n)
+			return n.ID
+		}
+	}
+	return 0
+}
+
 // ResolveByUser resolves or reopens a discussion as a user would.
 func (s *Server) ResolveByUser(projectID, iid int64, discussionID string, userID int64, resolved bool) {
 	s.mu.Lock()
