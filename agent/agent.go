@@ -98,6 +98,8 @@ type Question struct {
 	OnDelta func(string)
 	// Attach stores plots.
 	Attach Attacher
+	// OnTool, when set, is told about each tool call as it ends.
+	OnTool func(ToolRun)
 }
 
 // Answer is the agent's reply to one question.
@@ -180,6 +182,9 @@ func (a *Agent) Ask(ctx context.Context, conv *Conversation, q Question) (*Answe
 			}
 			a.o.Logger.InfoContext(ctx, "tool call", "tool", run.Name, "ms", run.DurationMS, "error", run.Error, "conversation", conv.Key)
 			ans.Tools = append(ans.Tools, run)
+			if q.OnTool != nil {
+				q.OnTool(run)
+			}
 			tm := Message{Role: openai.ChatMessageRoleTool, ToolCallID: call.ID, Name: call.Function.Name, Content: run.Output}
 			msgs = append(msgs, tm)
 			turn = append(turn, tm)

@@ -82,6 +82,7 @@ type command struct {
 // commands is the table of subcommands. Each lives in its own file.
 var commands = map[string]command{
 	"bench":      {runBench, "pgbench benchmark of a dedicated PostgreSQL: 70+ artifacts per iteration, TPS and latency percentiles, A/B, plots"},
+	"chat":       {runChat, "ask the LLM agent about PostgreSQL and migrations (knowledge base, experiments on clones); one question per line when piped"},
 	"check":      {runCheck, "lint migrations (and measure them on a clone); the CI gate"},
 	"ci":         {runCI, "GitLab CI merge-request gate: review, comment on the MR, write Code Quality and JUnit reports"},
 	"experiment": {runExperiment, "run SQL on a clone and print timings, locks (hold times, what they block), rewrites and plans"},

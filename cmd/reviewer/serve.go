@@ -17,6 +17,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gitlab.com/pgai/reviewer/agent"
+	"gitlab.com/pgai/reviewer/dblab"
 	"gitlab.com/pgai/reviewer/internal/archive"
 	"gitlab.com/pgai/reviewer/internal/blobcache"
 	"gitlab.com/pgai/reviewer/internal/gitlab"
@@ -61,6 +63,11 @@ func (s secret) reveal() string { return string(s) }
 //	bench_dsn: postgres://…                  # PGAI_BENCH_DSN: dedicated PostgreSQL for /pgai bench (pgbench on this host)
 //	bench_runner_project: perf/bench-runner  # PGAI_BENCH_RUNNER_PROJECT: or run /pgai bench as a pipeline there
 //	bench_runner_ref: main                   # PGAI_BENCH_RUNNER_REF
+//	openai_base_url: https://api.openai.com/v1  # PGAI_OPENAI_BASE_URL (or OPENAI_BASE_URL): any OpenAI-compatible API
+//	openai_api_key: sk-…                     # PGAI_OPENAI_API_KEY (or OPENAI_API_KEY)
+//	openai_model: gpt-4o                     # PGAI_OPENAI_MODEL; empty = LLM off (/pgai experiment still works)
+//	agent_quota: 200                         # /pgai ask + experiment requests per GitLab user and month (PGAI_AGENT_QUOTA; 0 = none)
+//	fetch_hosts: [postgresql.org, …]         # hosts fetch_whole_web_page may read (default: postgresql.org, wiki/git.postgresql.org, github.com/postgres)
 type serviceConfig struct {
 	GitLabURL     string `yaml:"gitlab_url"`
 	GitLabToken   secret `yaml:"gitlab_token"`
@@ -81,6 +88,13 @@ type serviceConfig struct {
 	BenchDSN           secret `yaml:"bench_dsn"`
 	BenchRunnerProject string `yaml:"bench_runner_project"`
 	BenchRunnerRef     string `yaml:"bench_runner_ref"`
+	// The LLM agent (agent/): model endpoint, monthly quota per GitLab
+	// user for /pgai ask and experiment, web-fetch allow-list.
+	OpenAIBaseURL string   `yaml:"openai_base_url"`
+	OpenAIAPIKey  secret   `yaml:"openai_api_key"`
+	OpenAIModel   string   `yaml:"openai_model"`
+	AgentQuota    int      `yaml:"agent_quota"`
+	FetchHosts    []string `yaml:"fetch_hosts"`
 }
 
 // serviceFlags declares the flags shared by serve and worker; apply
@@ -112,7 +126,7 @@ func addServiceFlags(fs *flag.FlagSet, withHTTP bool) *serviceFlags {
 
 // load builds the config: defaults, file, environment, flags.
 func (f *serviceFlags) load(getenv func(string) string) (*serviceConfig, error) {
-	c := &serviceConfig{ListenAddr: ":8080", Workers: 4, MinAccess: "developer", MaxInline: 25}
+	c := &serviceConfig{ListenAddr: ":8080", Workers: 4, MinAccess: "developer", MaxInline: 25, AgentQuota: 200}
 	if *f.configFile != "" {
 		b, err := os.ReadFile(*f.configFile)
 		if err != nil {
@@ -145,7 +159,20 @@ func (f *serviceFlags) load(getenv func(string) string) (*serviceConfig, error) 
 	envSecret("PGAI_BENCH_DSN", &c.BenchDSN)
 	env("PGAI_BENCH_RUNNER_PROJECT", &c.BenchRunnerProject)
 	env("PGAI_BENCH_RUNNER_REF", &c.BenchRunnerRef)
+	env("OPENAI_BASE_URL", &c.OpenAIBaseURL)
+	env("PGAI_OPENAI_BASE_URL", &c.OpenAIBaseURL)
+	if ac := agentConfigFromEnv(getenv); ac.APIKey != "" {
+		c.OpenAIAPIKey = ac.APIKey
+	}
+	env("PGAI_OPENAI_MODEL", &c.OpenAIModel)
 	var errs []error
+	if v := getenv("PGAI_AGENT_QUOTA"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("PGAI_AGENT_QUOTA=%q: want a number, 0 for no limit", v))
+		}
+		c.AgentQuota = n
+	}
 	if v := getenv("PGAI_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -281,11 +308,28 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 	}
 	hide, _ := cfg.visibility() // validated
 	archiveHooks(&ropts, s.archive, archive.Links{PublicURL: cfg.PublicURL, Visibility: hide}, log)
+	var runner *dblab.Runner
+	if r, ok := ropts.Experimenter.(*dblab.Runner); ok {
+		runner = r
+	}
+	acfg := agentConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.OpenAIModel, FetchHosts: cfg.FetchHosts}
+	ag, err := buildAgent(ctx, acfg, s.pool, runner, log, agentBench{s}, cfg.GitLabToken.reveal(), cfg.WebhookSecret.reveal(), cfg.DatabaseURL.reveal(), cfg.BenchDSN.reveal())
+	if err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	if ag.explainer != nil {
+		ropts.ExplainAll = ag.explainer.ExplainFindings
+	}
 	rev := mrreview.New(ropts)
 	if s.bench, err = setupBench(ctx, s, rev); err != nil {
 		s.pool.Close()
 		return nil, err
 	}
+	for _, c := range agent.Commands(agent.MROptions{Agent: ag.agent, Store: ag.store, Experimenter: ag.experimenter(), Uploader: s.gitlab, Quota: cfg.AgentQuota, Logger: log}) {
+		rev.Register(c)
+	}
+	log.InfoContext(ctx, "agent", "llm", llmStatus(acfg), "knowledge_base", ag.kb != nil, "clone", runner != nil, "benchmarks", s.bench != nil, "quota", cfg.AgentQuota)
 	s.queue, err = queue.New(s.pool, queue.Options{Workers: workers, Handler: rev, Logger: log,
 		Observe: func(kind, outcome string, d time.Duration) {
 			if kind == "review" {

@@ -57,6 +57,10 @@ type Options struct {
 	// LLM); the text is shown collapsed in its thread, or in the summary
 	// when it has none. "" for none.
 	Explain func(ctx context.Context, f checks.Finding) string
+	// ExplainAll, when set instead, explains a review's blocking findings
+	// in one call (so that the explainer can keep a per-review token
+	// budget) and returns the texts by fingerprint.
+	ExplainAll func(ctx context.Context, fs []checks.Finding) map[string]string
 	// EvidenceURL, when set, links the page with a review's full
 	// evidence from the summary ("" for no link).
 	EvidenceURL func(job review.Job, mr gitlab.MergeRequest) string
@@ -279,6 +283,16 @@ func (r *Reviewer) Run(ctx context.Context, job review.Job, src Source) (*Result
 // explainer runs the Explain hook once per blocking finding and returns
 // the texts by fingerprint, as a lookup.
 func (r *Reviewer) explainer(ctx context.Context, rep *report.Report) func(checks.Finding) string {
+	if r.o.ExplainAll != nil {
+		var blocking []checks.Finding
+		for _, f := range rep.Findings {
+			if f.Blocking && !f.Refuted && f.Fingerprint != "" {
+				blocking = append(blocking, f)
+			}
+		}
+		texts := r.o.ExplainAll(ctx, blocking)
+		return func(f checks.Finding) string { return texts[f.Fingerprint] }
+	}
 	if r.o.Explain == nil {
 		return nil
 	}
