@@ -47,12 +47,12 @@ func KBTool(s Searcher) *Tool {
 	return &Tool{
 		Name: ToolKB,
 		Description: "Search the knowledge base (PostgreSQL documentation, PostgreSQL source code, credited articles, the reviewer's rule docs). " +
-			"Returns chunks with title, author, URL and trust level (highest: source code; high: docs and credited articles; unknown). Cite facts with the returned URL; never cite a URL that no tool returned.",
+			"Returns chunks with title, author, URL and trust level (highest: source code; high: docs and credited articles; reviewer: the reviewer's own rule pages; unknown). Cite facts with the returned URL; never cite a URL that no tool returned.",
 		Schema: `{"type":"object","additionalProperties":false,"required":["query"],"properties":{
 "query":{"type":"string","minLength":2,"maxLength":500,"description":"what to look for, in words or identifiers (lock_timeout, ALTER TABLE SET NOT NULL)"},
 "limit":{"type":"integer","minimum":1,"maximum":10,"description":"results, default 5"},
 "pg_version":{"type":"string","maxLength":4,"description":"PostgreSQL major version, e.g. 15"},
-"min_trust":{"type":"string","enum":["unknown","high","highest"]},
+"min_trust":{"type":"string","enum":["unknown","reviewer","high","highest"]},
 "kind":{"type":"string","enum":["docs","source","article","mailing_list","web","rules"]}}}`,
 		Timeout:   20 * time.Second,
 		MaxOutput: 12 << 10,
