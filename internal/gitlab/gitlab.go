@@ -663,4 +663,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
