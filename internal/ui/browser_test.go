@@ -15,6 +15,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"gitlab.com/pgai/reviewer/dblab"
+	"gitlab.com/pgai/reviewer/dblab/localpg"
+	"gitlab.com/pgai/reviewer/sqlparse"
+
 	"gitlab.com/pgai/reviewer/internal/archive"
 	"gitlab.com/pgai/reviewer/internal/pgtest"
 	"gitlab.com/pgai/reviewer/internal/ui"
@@ -63,6 +67,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	measuredID := measuredExperiment(t, store)
 	hide, _ := archive.ParseVisibility([]string{"acme/secret-project"})
 	h, err := ui.New(ui.Options{Reviews: store, Experiments: store, Benchmarks: newMemBench(), Conversations: newMemChat(), Hide: hide})
 	if err != nil {
@@ -136,6 +141,12 @@ func TestBrowser(t *testing.T) {
 			{`document.querySelector('#plan-3 pre').innerText`, "Index Scan on orders using orders_pkey"},
 			{`String(document.querySelectorAll('svg.tl .tl-stmt').length)`, "3"},
 		}},
+		{"experiment-measured", fmt.Sprintf("/ui/experiments/%d", measuredID), "svg.tl", []check{
+			{`String(document.querySelectorAll('svg.tl .tl-bar').length >= 3)`, "true"},
+			{`document.querySelector('figure.timeline').innerText.includes('did not record') ? 'approximate' : 'measured'`, "measured"},
+			{`document.querySelector('table.meas').innerText`, "ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,2)"},
+			{`document.querySelector('.counts').innerText`, "rewritten orders"},
+		}},
 		{"benchmark", "/ui/benchmarks/run-7", "svg.chart", []check{
 			{`String(document.querySelectorAll('svg.chart polyline').length)`, "2"},
 			{`document.querySelector('#results-table').innerText`, "90,720"},
@@ -199,4 +210,38 @@ func clipText(s string) string {
 		return s[:300] + "…"
 	}
 	return s
+}
+
+// measuredExperiment runs a migration on a real clone (localpg) and
+// stores what it measured, so that one experiment page shows real lock
+// times.
+func measuredExperiment(t *testing.T, store *archive.Store) int64 {
+	t.Helper()
+	src := pgtest.New(t)
+	src.Exec(t, "CREATE TABLE orders (id bigint PRIMARY KEY, email text, total numeric); "+
+		"INSERT INTO orders SELECT g, 'user' || g || '@example.com', g % 1000 FROM generate_series(1, 200000) g; ANALYZE orders")
+	lp, err := localpg.New(localpg.Options{SourceDSN: src.URL, Prefix: "pgai_ui" + strings.TrimPrefix(src.Name, "pgtest_") + "_"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "db/migrations/20261204120000_orders_email.sql"
+	const sql = `BEGIN;
+ALTER TABLE orders ADD COLUMN note text;
+CREATE INDEX orders_email_idx ON orders (email);
+UPDATE orders SET note = 'vip' WHERE total > 990;
+ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,2);
+COMMIT;
+`
+	f := sqlparse.ParseFile(path, []byte(sql), sqlparse.Options{})
+	runner := &dblab.Runner{Provider: lp, Request: dblab.CloneRequest{TTL: time.Hour}}
+	res, err := runner.Run(t.Context(), []*sqlparse.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := store.SaveExperiment(t.Context(), &archive.Experiment{ProjectID: 11, ProjectPath: "acme/shop", Title: "orders: email index and a total type change",
+		Source: archive.SourceCLI, Files: []archive.Migration{{Path: path, Text: sql}}, Measurements: res.Measurements, DurationMS: res.DurationMS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

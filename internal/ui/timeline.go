@@ -204,14 +204,17 @@ func buildTimeline(ms []dblab.Measurement) *timeline {
 	}
 	t.AxisY = round1(y)
 	t.Height = round1(y + tlAxisH)
+	lastLabel := math.Inf(-1)
 	for i, m := range ms {
 		first, _, _ := strings.Cut(strings.TrimSpace(m.Statement), "\n")
 		st := tlStmt{X: x(starts[i]), LabelX: x(starts[i]) + 3, Label: fmt.Sprintf("#%d", i+1), Failed: m.Error != "",
 			Title: fmt.Sprintf("#%d %s:%d, %s: %s", i+1, m.Path, m.Line, fmtMS(m.DurationMS), clip(first, 120))}
 		// Labels of statements closer than a label's width would overlap:
 		// keep the line, drop the label.
-		if n := len(t.Stmts); n > 0 && st.X-t.Stmts[n-1].X < 22 && t.Stmts[n-1].Label != "" {
+		if st.X-lastLabel < 24 {
 			st.Label = ""
+		} else {
+			lastLabel = st.X
 		}
 		t.Stmts = append(t.Stmts, st)
 	}
