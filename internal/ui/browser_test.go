@@ -111,7 +111,7 @@ func TestBrowser(t *testing.T) {
 	defer cancel()
 	bctx, cancel := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 3*time.Minute)
+	bctx, cancel = context.WithTimeout(bctx, 8*time.Minute) // generous: CI runs every package at once on 2 cores
 	defer cancel()
 
 	type check struct {

@@ -232,7 +232,8 @@ func newMemChat() *memChat {
 			{Role: "assistant", At: fixedNow.Add(-68 * time.Minute),
 				Text: "No: CREATE INDEX holds a SHARE lock on orders for the whole build (2.41 s measured on the clone), which blocks INSERT, UPDATE and DELETE. Use CREATE INDEX CONCURRENTLY in a migration of its own. " + injection,
 				Citations: []ui.Citation{{Title: "PostgreSQL docs: CREATE INDEX — Building Indexes Concurrently", URL: "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",
-					Snippet: "PostgreSQL supports building indexes without locking out writes."}}},
+					Snippet: "PostgreSQL supports building indexes without locking out writes."},
+					{Title: "a link the model made up", URL: "javascript:alert(document.domain)"}}},
 		}}
 	return &memChat{convs: []*ui.Conversation{c}}
 }

@@ -136,7 +136,11 @@ func TestHTMLInjection(t *testing.T) {
 			t.Errorf("GET %s: unescaped script element: …%s…", p, body[max(loc[0]-80, 0):min(loc[1]+80, len(body))])
 		}
 	}
-	_, body := get(t, h, http.MethodGet, reviewPath)
+	_, body := get(t, h, http.MethodGet, "/ui/conversations/c-3")
+	if strings.Contains(strings.ToLower(body), "javascript:") {
+		t.Error("a javascript: URL from the model is linked")
+	}
+	_, body = get(t, h, http.MethodGet, reviewPath)
 	if !strings.Contains(body, `-- &lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;`) {
 		t.Error("the migration's comment is not shown, escaped, on the review page")
 	}
