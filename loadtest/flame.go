@@ -145,7 +145,7 @@ func FoldPerfScript(r io.Reader) (map[string]int, error) {
 				continue
 			}
 			name := m[1]
-			if name == "[unknown]" {
+			if name == "[unknown]" && m[2] != "[unknown]" {
 				name = "[" + filepath.Base(m[2]) + "]"
 			}
 			frames = append(frames, strings.ReplaceAll(name, ";", ":"))
