@@ -56,11 +56,11 @@ func TestSnapshotFetchesEachBlobOnce(t *testing.T) {
 		return fsys
 	}
 	first := snap("c1")
-	if got := s.CountCalls(gitlabtest.RouteRawFile); got != n {
+	if got := s.CountCalls(gitlabtest.RouteRawBlob); got != n {
 		t.Errorf("first snapshot: %d raw reads, want %d", got, n)
 	}
 	second := snap("c2")
-	if got := s.CountCalls(gitlabtest.RouteRawFile); got != n+1 {
+	if got := s.CountCalls(gitlabtest.RouteRawBlob); got != n+1 {
 		t.Errorf("second snapshot: %d raw reads in all, want %d (only the new file)", got, n+1)
 	}
 	for _, fsys := range []fs.FS{first, second} {

@@ -405,6 +405,17 @@ func (c *Client) RawFile(ctx context.Context, projectID int64, path, ref string)
 	return b, nil
 }
 
+// RawBlob reads a blob of a project by its git object id (as Tree lists
+// it). Unlike RawFile it is not under GitLab.com's repository-files rate
+// limit (500 a minute), so a large history can be read at once.
+func (c *Client) RawBlob(ctx context.Context, projectID int64, sha string) ([]byte, error) {
+	b, _, err := c.api.Repositories.RawBlobContent(projectID, sha, ctxOpt(ctx))
+	if err != nil {
+		return nil, c.wrap(fmt.Sprintf("read blob %s", short(sha)), err)
+	}
+	return b, nil
+}
+
 // ListFiles lists the files (not subdirectories) directly in a directory
 // of a project at a commit, as repository paths, in GitLab's order (by
 // name); dir "" is the root. ErrNotFound when the commit or directory does

@@ -28,6 +28,7 @@ type ReviewAPI interface {
 type RepositoryAPI interface {
 	Tree(ctx context.Context, projectID int64, dir, ref string, recursive bool) ([]gitlab.Blob, error)
 	RawFile(ctx context.Context, projectID int64, path, ref string) ([]byte, error)
+	RawBlob(ctx context.Context, projectID int64, sha string) ([]byte, error)
 }
 
 // CommandAPI is what answering /pgai commands needs beyond a review.

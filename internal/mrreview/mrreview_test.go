@@ -452,10 +452,13 @@ func TestNonLinearHistoryReadsWholeDirectory(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	// .pgai.yml, 1_a, 2_x, the 30 others, db/migrations/001_init.sql,
-	// and db/Cargo.toml and Cargo.toml (absent: no sqlx project)
-	if n := e.gl.CountCalls(gitlabtest.RouteRawFile); n != 36 {
-		t.Errorf("%d raw file reads, want 36", n)
+	// Blobs: 1_a, 2_x, the 30 others and db/migrations/001_init.sql;
+	// files: .pgai.yml, db/Cargo.toml and Cargo.toml (absent: no sqlx).
+	if n := e.gl.CountCalls(gitlabtest.RouteRawBlob); n != 33 {
+		t.Errorf("%d blob reads, want 33", n)
+	}
+	if n := e.gl.CountCalls(gitlabtest.RouteRawFile); n != 3 {
+		t.Errorf("%d raw file reads, want 3", n)
 	}
 }
 

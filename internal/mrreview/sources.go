@@ -65,8 +65,8 @@ type BlobCache interface {
 }
 
 // GitLabTree reads a project's files at a commit through the API: the
-// tree listing (one call per 100 files) and the raw file of each blob the
-// cache does not hold, a few at a time.
+// tree listing (one call per 100 files) and each blob the cache does not
+// hold, by its id, a few at a time.
 type GitLabTree struct {
 	API       RepositoryAPI
 	ProjectID int64
@@ -144,7 +144,7 @@ func (g GitLabTree) Snapshot(ctx context.Context, dirs, files []string, keep fun
 	eg.SetLimit(n)
 	for _, p := range paths {
 		eg.Go(func() error {
-			b, err := g.API.RawFile(ectx, g.ProjectID, p, g.SHA)
+			b, err := g.API.RawBlob(ectx, g.ProjectID, blobs[p])
 			if err != nil {
 				return fmt.Errorf("read %s: %w", p, err)
 			}

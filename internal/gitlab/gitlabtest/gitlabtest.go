@@ -34,6 +34,7 @@ const (
 	RouteDiffs             = "GET /api/v4/projects/{id}/merge_requests/{iid}/diffs"
 	RouteRawFile           = "GET /api/v4/projects/{id}/repository/files/{path}/raw"
 	RouteTree              = "GET /api/v4/projects/{id}/repository/tree"
+	RouteRawBlob           = "GET /api/v4/projects/{id}/repository/blobs/{sha}/raw"
 	RouteListNotes         = "GET /api/v4/projects/{id}/merge_requests/{iid}/notes"
 	RouteCreateNote        = "POST /api/v4/projects/{id}/merge_requests/{iid}/notes"
 	RouteUpdateNote        = "PUT /api/v4/projects/{id}/merge_requests/{iid}/notes/{note}"
@@ -160,6 +161,7 @@ type MR struct {
 type project struct {
 	id       int64
 	files    map[string]map[string][]byte // sha -> path -> content
+	blobs    map[string][]byte            // blob id -> content, of every commit
 	members  map[int64]int
 	mrs      map[int64]*MR
 	statuses []Status
@@ -200,6 +202,7 @@ func NewServer() *Server {
 	handle(RouteVersions, s.versions)
 	handle(RouteDiffs, s.diffs)
 	handle(RouteRawFile, s.rawFile)
+	handle(RouteRawBlob, s.rawBlob)
 	handle(RouteTree, s.tree)
 	handle(RouteListNotes, s.listNotes)
 	handle(RouteCreateNote, s.createNote)
@@ -236,7 +239,7 @@ func (s *Server) AddUser(token string, u User) {
 func (s *Server) project(id int64) *project {
 	p := s.projects[id]
 	if p == nil {
-		p = &project{id: id, files: map[string]map[string][]byte{}, members: map[int64]int{}, mrs: map[int64]*MR{}}
+		p = &project{id: id, files: map[string]map[string][]byte{}, blobs: map[string][]byte{}, members: map[int64]int{}, mrs: map[int64]*MR{}}
 		s.projects[id] = p
 	}
 	return p
@@ -258,6 +261,7 @@ func (s *Server) SetFile(projectID int64, sha, path, content string) {
 		p.files[sha] = map[string][]byte{}
 	}
 	p.files[sha][path] = []byte(content)
+	p.blobs[BlobSHA([]byte(content))] = []byte(content)
 }
 
 // AddMR creates a merge request (no versions until the first Push).
@@ -319,6 +323,7 @@ func (s *Server) Push(projectID, iid int64, sha string, changes ...Change) {
 			continue
 		}
 		head[path] = []byte(c.Content)
+		p.blobs[BlobSHA(head[path])] = head[path]
 		if existed && string(old) == c.Content {
 			continue
 		}
@@ -677,6 +682,22 @@ func (s *Server) rawFile(w http.ResponseWriter, r *http.Request, _ User) (int, a
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	return 0, nil
+}
+
+// rawBlob serves a blob of the project by its id (any commit's).
+func (s *Server) rawBlob(w http.ResponseWriter, r *http.Request, _ User) (int, any) {
+	pid, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	p := s.projects[pid]
+	if p == nil {
+		return notFound()
+	}
+	if b, ok := p.blobs[r.PathValue("sha")]; ok {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+		return 0, nil
+	}
+	return http.StatusNotFound, map[string]string{"message": "404 Blob Not Found"}
 }
 
 // tree lists the entries in a directory (query path, "" the root) at a
