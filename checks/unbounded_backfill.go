@@ -24,11 +24,14 @@ var unboundedBackfill = &Rule{
 		var what string
 		var rel *pg_query.RangeVar
 		var where *pg_query.Node
+		joined := false // UPDATE … FROM, DELETE … USING or a WITH: no text fix
 		switch s := p.Node().Node.(type) {
 		case *pg_query.Node_UpdateStmt:
 			what, rel, where = "UPDATE", s.UpdateStmt.Relation, s.UpdateStmt.WhereClause
+			joined = len(s.UpdateStmt.FromClause) > 0 || s.UpdateStmt.WithClause != nil
 		case *pg_query.Node_DeleteStmt:
 			what, rel, where = "DELETE FROM", s.DeleteStmt.Relation, s.DeleteStmt.WhereClause
+			joined = len(s.DeleteStmt.UsingClause) > 0 || s.DeleteStmt.WithClause != nil
 		default:
 			return
 		}
@@ -47,14 +50,15 @@ var unboundedBackfill = &Rule{
 				key = pk[0]
 			}
 		}
-		table := RelName(rel)
+		table, tsql, k := RelName(rel), relSQL(rel), quoteIdent(key)
 		var batch string
-		if what == "UPDATE" {
-			batch = fmt.Sprintf("UPDATE %s SET %s\nWHERE %s IN (SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 5000);",
-				table, setListText(p), quoteIdent(key), quoteIdent(key), table, cond, quoteIdent(key))
-		} else {
-			batch = fmt.Sprintf("DELETE FROM %s\nWHERE %s IN (SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 5000);",
-				table, quoteIdent(key), quoteIdent(key), table, cond, quoteIdent(key))
+		switch {
+		case joined:
+			batch = fmt.Sprintf("%s %s … WHERE %s IN (SELECT %s FROM %s WHERE <rows not done yet> ORDER BY %s LIMIT 5000) AND …;", what, tsql, k, k, tsql, k)
+		case what == "UPDATE":
+			batch = fmt.Sprintf("UPDATE %s SET %s\nWHERE %s IN (SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 5000);", tsql, setListText(p), k, k, tsql, cond, k)
+		default:
+			batch = fmt.Sprintf("DELETE FROM %s\nWHERE %s IN (SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 5000);", tsql, k, k, tsql, cond, k)
 		}
 		fix := "Change the rows in batches bounded by the key, each batch in its own transaction, repeated until it changes no row:\n\n" +
 			Indent(batch) +
