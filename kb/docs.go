@@ -5,10 +5,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -106,6 +108,25 @@ var docsBlockTags = map[string]bool{
 	"p": true, "pre": true, "dt": true, "dd": true, "li": true, "tr": true, "div": true, "table": true,
 	"blockquote": true, "dl": true, "ul": true, "ol": true, "h1": true, "h2": true, "h3": true,
 	"h4": true, "h5": true, "h6": true, "title": true,
+}
+
+// docsUpTitle finds the title of the page's parent in the navigation
+// header, docsCaption the caption line of a table, example or figure.
+var (
+	docsUpTitle = regexp.MustCompile(`<a accesskey="u" href="[^"]*" title="([^"]*)">Up</a>`)
+	docsCaption = regexp.MustCompile(`^(?:Table|Example|Figure) [0-9A-Z]+(?:\.\d+)*\.\s+(.+)$`)
+	docsChapter = regexp.MustCompile(`^(?:Chapter|Part|Appendix) [0-9A-Z]+\.\s+`)
+)
+
+// docsParentTitle strips numbering from a parent's title; the home page
+// ("PostgreSQL 15.20 Documentation") is no parent worth naming.
+func docsParentTitle(t string) string {
+	t = collapseSpace(html.UnescapeString(t))
+	if strings.HasSuffix(t, " Documentation") && strings.HasPrefix(t, "PostgreSQL ") {
+		return ""
+	}
+	t = docsChapter.ReplaceAllString(t, "")
+	return sectionNumber.ReplaceAllString(t, "")
 }
 
 var sectionNumber = regexp.MustCompile(`^(?:[A-Z]|[IVXL]+|\d+)(?:\.\d+)*\.\s+`)
@@ -207,10 +228,27 @@ func ParseDocsPage(page string, src []byte, opts DocsOptions) (Document, error) 
 		Trust:     TrustHigh,
 		PGVersion: opts.Version,
 	}
+	// The page's parent (chapter, part or reference) leads the heading
+	// path: "System Views > pg_locks", and a generic "Introduction" says
+	// whose introduction it is.
+	var lead []string
+	if m := docsUpTitle.FindSubmatch(src); m != nil {
+		if up := docsParentTitle(string(m[1])); up != "" && !strings.EqualFold(up, p.title) {
+			lead = append(lead, up)
+		}
+	}
 	for _, g := range groupBlocks(p.blocks) {
 		heading := g[0].heading
 		if len(heading) == 0 || !strings.EqualFold(heading[0], p.title) {
 			heading = append([]string{p.title}, heading...)
+		}
+		heading = append(slices.Clone(lead), heading...)
+		// A table, example or figure is headed by its caption, so the
+		// conflict table is "… > Conflicting Lock Modes".
+		if first, _, _ := strings.Cut(g[0].text, "\n"); len(g) > 0 {
+			if m := docsCaption.FindStringSubmatch(first); m != nil {
+				heading = append(slices.Clone(heading), m[1])
+			}
 		}
 		url := pageURL
 		if a := g[0].anchor; a != "" && a != p.rootID {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -17,10 +18,16 @@ import (
 // that answers it.
 type EvalCase struct {
 	Question string `json:"question"`
-	// Want is the answering page, "sql-altertable.html" or
-	// "runtime-config-client.html#GUC-LOCK-TIMEOUT".
+	// Want is the answering page: a docs page ("sql-altertable.html",
+	// "runtime-config-client.html#GUC-LOCK-TIMEOUT"), or a path that a
+	// result's URL ends with once "/blob/<tag>" is dropped from it
+	// ("src/backend/storage/lmgr/lock.c#LockAcquire": the file, and the
+	// function or declaration its heading names; "pgvector/pgvector/README.md";
+	// "docs/rules/rename-column.md").
 	Want string `json:"want"`
-	// Slice groups questions: command, config, errcode, catalog, migration.
+	// Slice groups questions: command, config, errcode, catalog,
+	// migration, errmsg, typo, version, jargon, source, pgbouncer,
+	// pgvector, patroni, rules.
 	Slice string `json:"slice"`
 }
 
@@ -78,13 +85,24 @@ type EvalReport struct {
 	AnchorMRR       float64 `json:"anchor_mrr"`
 	// Misses lists questions with no hit in the top 10.
 	Misses []string `json:"misses,omitempty"`
+	// Slices has the page-level figures of each slice of the set.
+	Slices map[string]*SliceReport `json:"slices,omitempty"`
+}
+
+// SliceReport holds the page-level figures of one slice of the eval set.
+type SliceReport struct {
+	Questions int     `json:"questions"`
+	Hit1      float64 `json:"hit_at_1"`
+	Hit5      float64 `json:"hit_at_5"`
+	Hit10     float64 `json:"hit_at_10"`
+	MRR       float64 `json:"mrr"`
 }
 
 // Evaluate runs every question through Search with opts (its mode and
 // fusion weight; the limit is always 10) and scores the top 10.
 func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, opts SearchOptions) (EvalReport, error) {
 	mode := opts.Mode
-	rep := EvalReport{Mode: mode, Questions: len(cases)}
+	rep := EvalReport{Mode: mode, Questions: len(cases), Slices: map[string]*SliceReport{}}
 	if mode == ModeHybrid {
 		rep.VectorWeight = opts.VectorWeight
 	}
@@ -100,16 +118,27 @@ func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, opts SearchOptio
 		}
 		pageRank, anchorRank := 0, 0
 		for i, r := range rs {
-			page, anchor := urlPageAnchor(r.URL)
-			if page != wantPage {
+			if !pageMatches(r.URL, wantPage) {
 				continue
 			}
 			if pageRank == 0 {
 				pageRank = i + 1
 			}
-			if wantAnchor != "" && strings.EqualFold(anchor, wantAnchor) && anchorRank == 0 {
+			if wantAnchor != "" && anchorRank == 0 && anchorMatches(r, wantAnchor) {
 				anchorRank = i + 1
 			}
+		}
+		sl := rep.Slices[c.Slice]
+		if sl == nil {
+			sl = &SliceReport{}
+			rep.Slices[c.Slice] = sl
+		}
+		sl.Questions++
+		if pageRank > 0 {
+			sl.MRR += 1 / float64(pageRank)
+			sl.Hit1 += b2f(pageRank == 1)
+			sl.Hit5 += b2f(pageRank <= 5)
+			sl.Hit10++
 		}
 		if pageRank > 0 {
 			rep.MRR += 1 / float64(pageRank)
@@ -137,6 +166,13 @@ func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, opts SearchOptio
 		rep.Hit10 /= n
 		rep.MRR /= n
 	}
+	for _, sl := range rep.Slices {
+		n := float64(sl.Questions)
+		sl.Hit1 /= n
+		sl.Hit5 /= n
+		sl.Hit10 /= n
+		sl.MRR /= n
+	}
 	if n := float64(rep.AnchorQuestions); n > 0 {
 		rep.AnchorHit10 /= n
 		rep.AnchorMRR /= n
@@ -144,10 +180,44 @@ func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, opts SearchOptio
 	return rep, nil
 }
 
-func urlPageAnchor(u string) (string, string) {
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var blobTag = regexp.MustCompile(`/blob/[^/]+/`)
+
+// pageMatches tells whether a result URL is on the wanted page: the same
+// docs page name, or for a want with a slash, a URL path (without
+// "/blob/<tag>") that ends with it.
+func pageMatches(u, want string) bool {
 	p, err := url.Parse(u)
 	if err != nil {
-		return "", ""
+		return false
 	}
-	return path.Base(p.Path), p.Fragment
+	if !strings.Contains(want, "/") {
+		return path.Base(p.Path) == want
+	}
+	return strings.HasSuffix(blobTag.ReplaceAllString(p.Path, "/"), "/"+want)
+}
+
+// anchorMatches tells whether a result is at the wanted anchor: the URL's
+// (docs sections) or, for source code, the function or declaration its
+// heading names.
+func anchorMatches(r Result, want string) bool {
+	if p, err := url.Parse(r.URL); err == nil && strings.EqualFold(p.Fragment, want) {
+		return true
+	}
+	last := r.Heading
+	if i := strings.LastIndex(last, HeadingSep); i >= 0 {
+		last = last[i+len(HeadingSep):]
+	}
+	for name := range strings.SplitSeq(last, ", ") {
+		if strings.TrimSuffix(name, "()") == want {
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
@@ -99,16 +100,33 @@ var (
 	bm25B  = 0.75
 	// kindCandidates: chunks per kind that the term sums pass on to the
 	// BM25 re-ranking, so one kind's long chunks cannot crowd out another.
-	kindCandidates = 150
-	// kindPrior weighs each kind's BM25 match before the kinds are merged,
+	kindCandidates = 300
+	// kindPrior weighs each kind's BM25 match before the kinds are merged
+	// (chosen with the other weights by a grid on the eval set),
 	// for plain-language questions: the docs answer them; rules (our own
 	// wording, trust "reviewer") and source code come second. A query
 	// naming a code identifier (LockAcquire, lock_timeout found in code)
 	// weighs source like docs.
-	kindPrior = map[Kind]float64{KindDocs: 1, KindArticle: 0.95, KindRules: 0.8, KindSource: 0.75, KindWeb: 0.7, KindMailingList: 0.7}
+	kindPrior = map[Kind]float64{KindDocs: 1, KindArticle: 0.95, KindRules: 0.8, KindSource: 0.65, KindWeb: 0.7, KindMailingList: 0.7}
 	// sectionEvidence: a section's score gains this share of the score of
 	// its second-best chunk (repeats are collapsed into one result).
 	sectionEvidence = 0.15
+	// pageEvidence: a section's score gains this share of the best other
+	// section of its page (a page about the topic as a whole).
+	pageEvidence = 0.2
+	// relatedProject weighs the docs and source of related projects
+	// (PgBouncer, Patroni, pgvector: chunks without a PostgreSQL version)
+	// against PostgreSQL's own, unless the query names the project.
+	relatedProject = 0.8
+	// codeWords mark a question about code; then source weighs
+	// codeIntentSource and docs codeIntentDocs times their prior.
+	codeWords = map[string]bool{
+		"function": true, "functions": true, "struct": true, "structs": true, "source": true, "code": true,
+		"implementation": true, "implemented": true, "implements": true, "defined": true, "definition": true,
+		"macro": true, "macros": true, "typedef": true, "enum": true, "readme": true, "header": true,
+	}
+	codeIntentSource = 1.0
+	codeIntentDocs   = 0.8
 )
 
 // ErrNoQuery is returned for a query with no searchable words.
@@ -306,6 +324,11 @@ type queryTerms struct {
 	lists map[listKey][]kindList
 	// unknown are query words found nowhere in the knowledge base.
 	unknown []string
+	// lower is the query in lower case.
+	lower string
+	// codeIntent: the query asks for code (a function, a struct, where
+	// something is defined or implemented).
+	codeIntent bool
 }
 
 // kindList is one packed posting list of a filter group, and its kind.
@@ -345,7 +368,12 @@ func quoteLexeme(l string) string { return "'" + l + "'" }
 // trip reads the posting lists fullText will need (those whose filter
 // group passes opts), except the body lists of common terms.
 func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions) (queryTerms, error) {
-	var q queryTerms
+	q := queryTerms{lower: strings.ToLower(query)}
+	for _, w := range strings.FieldsFunc(q.lower, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' && r != '.' }) {
+		if codeWords[w] || strings.HasSuffix(w, ".c") || strings.HasSuffix(w, ".h") {
+			q.codeIntent = true
+		}
+	}
 	var ids []string
 	seen := map[string]bool{}
 	for _, m := range identifierRE.FindAllString(query, -1) {
@@ -619,7 +647,8 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	// 0.1 * sum(1/j^2, j = 1..tf) / (pi^2/6): the term frequency is read
 	// back from it (tsvectors keep at most 256 positions a lexeme), which
 	// is several times cheaper than unnesting the tsvector.
-	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id, c.heading, c.kind, c.tokens,
+	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id, c.heading, c.kind, c.tokens, c.pg_version,
+			(SELECT lower(split_part(s.title, ' ', 1)) FROM kb_sources s WHERE s.id = c.source_id),
 			ARRAY(SELECT ts_rank(c.tsv_en, t) FROM unnest($2::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_head @@ t FROM unnest($3::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_simple @@ t FROM unnest($4::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
@@ -658,11 +687,11 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	sections := map[string]*section{}
 	for rows.Next() {
 		var id, sourceID int64
-		var heading, kind string
+		var heading, kind, version, project string
 		var tokens int32
 		var ranks []float32
 		var inHead, inIdent, inPhrase []bool
-		if err := rows.Scan(&id, &sourceID, &heading, &kind, &tokens, &ranks, &inHead, &inIdent, &inPhrase); err != nil {
+		if err := rows.Scan(&id, &sourceID, &heading, &kind, &tokens, &version, &project, &ranks, &inHead, &inIdent, &inPhrase); err != nil {
 			return nil, fmt.Errorf("search: bm25: %w", err)
 		}
 		if len(ranks) != len(en) || len(inHead) != len(q.en) || len(inIdent) != len(q.simple) || len(inPhrase) != len(q.phrases) {
@@ -703,6 +732,18 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		if oneKind || codeQuery && Kind(kind) == KindSource {
 			prior = 1
 		}
+		if !oneKind && q.codeIntent {
+			// "which function…", "where is … defined": code first.
+			switch Kind(kind) {
+			case KindSource:
+				prior = codeIntentSource
+			case KindDocs:
+				prior *= codeIntentDocs
+			}
+		}
+		if version == "" && (Kind(kind) == KindDocs || Kind(kind) == KindSource) && !strings.Contains(q.lower, project) {
+			prior *= relatedProject
+		}
 		adj := match * prior
 		key := fmt.Sprintf("%d\x00%s", sourceID, heading)
 		sec := sections[key]
@@ -723,9 +764,30 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		id           int64
 		final, match float64
 	}
+	// The two best sections of each page, for page-level evidence.
+	type pageBest struct{ first, second float64 }
+	pages := map[int64]*pageBest{}
+	for _, sec := range sections {
+		p := pages[sec.sourceID]
+		if p == nil {
+			p = &pageBest{}
+			pages[sec.sourceID] = p
+		}
+		switch {
+		case sec.score > p.first:
+			p.first, p.second = sec.score, p.first
+		case sec.score > p.second:
+			p.second = sec.score
+		}
+	}
 	out := make([]ranked, 0, len(sections))
 	for _, sec := range sections {
-		out = append(out, ranked{sec.id, sec.score + sectionEvidence*sec.next, min(1, sec.bestByChunk)})
+		p := pages[sec.sourceID]
+		other := p.first
+		if sec.score >= p.first {
+			other = p.second
+		}
+		out = append(out, ranked{sec.id, sec.score + sectionEvidence*sec.next + pageEvidence*other, min(1, sec.bestByChunk)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].final != out[j].final {

@@ -609,6 +609,21 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\n", mode, model, r.Hit1, r.Hit5, r.Hit10, r.MRR, r.AnchorHit10, r.AnchorMRR)
 	}
 	tw.Flush()
+	if sl := reps[0].Slices; len(sl) > 1 {
+		names := make([]string, 0, len(sl))
+		for n := range sl {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		fmt.Fprintf(stdout, "\nby slice (%s):\n", reps[0].Mode)
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SLICE\tQUESTIONS\tHIT@1\tHIT@5\tHIT@10\tMRR")
+		for _, n := range names {
+			r := sl[n]
+			fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\n", n, r.Questions, r.Hit1, r.Hit5, r.Hit10, r.MRR)
+		}
+		tw.Flush()
+	}
 	if strings.HasPrefix(st.Embedder, "local-hash") {
 		fmt.Fprintln(stdout, "note: vectors come from the local hashed n-gram embedder, not a language model")
 	}
