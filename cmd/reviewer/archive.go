@@ -7,14 +7,18 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"gitlab.com/pgai/reviewer/agent"
+	"gitlab.com/pgai/reviewer/dblab"
 	"gitlab.com/pgai/reviewer/internal/archive"
 	"gitlab.com/pgai/reviewer/internal/gitlab"
 	"gitlab.com/pgai/reviewer/internal/mrreview"
 	"gitlab.com/pgai/reviewer/internal/review"
 	"gitlab.com/pgai/reviewer/internal/ui"
+	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
 // maxArchivedFile caps the text kept of one migration (the review page
@@ -107,4 +111,77 @@ func withUI(next http.Handler, u *ui.Handler) http.Handler {
 	mux.Handle("/ui", u)
 	mux.Handle("/", next)
 	return mux
+}
+
+// expRecorderKey carries an expRecorder in the context of one command.
+type expRecorderKey struct{}
+
+// expRecorder collects the experiments run while one command runs.
+type expRecorder struct {
+	mu   sync.Mutex
+	runs []recordedRun
+}
+
+type recordedRun struct {
+	files []*sqlparse.File
+	res   *dblab.Result
+}
+
+// recordingExperimenter runs experiments and tells the command's recorder
+// (if any) what ran and what was measured, so that the command can keep it
+// with its merge request.
+type recordingExperimenter struct{ inner agent.Experimenter }
+
+func (e recordingExperimenter) Run(ctx context.Context, files []*sqlparse.File) (*dblab.Result, error) {
+	res, err := e.inner.Run(ctx, files)
+	if rec, ok := ctx.Value(expRecorderKey{}).(*expRecorder); ok && res != nil {
+		rec.mu.Lock()
+		rec.runs = append(rec.runs, recordedRun{files: files, res: res})
+		rec.mu.Unlock()
+	}
+	return res, err
+}
+
+// archiveExperiments wraps a /pgai command so that every experiment it runs
+// on a clone (the experiment command, the agent's experiment tool under
+// ask) is archived with its merge request; the experiment command's reply
+// links the page when public_url is set and the project is public.
+func archiveExperiments(c *mrreview.Command, store *archive.Store, links archive.Links, log *slog.Logger) {
+	if c.Run == nil || store == nil {
+		return
+	}
+	run := c.Run
+	c.Run = func(ctx context.Context, in *mrreview.Invocation) (string, error) {
+		rec := &expRecorder{}
+		reply, err := run(context.WithValue(ctx, expRecorderKey{}, rec), in)
+		rec.mu.Lock()
+		runs := rec.runs
+		rec.mu.Unlock()
+		var pages []string
+		for _, r := range runs {
+			e := &archive.Experiment{ProjectID: in.MR.ProjectID, ProjectPath: archive.ProjectPathOf(in.MR.WebURL), MRIID: in.MR.IID,
+				HeadSHA: in.MR.SHA, Source: archive.SourceCommand, Measurements: r.res.Measurements, DurationMS: r.res.DurationMS, Stopped: r.res.Stopped,
+				Title: fmt.Sprintf("/pgai %s on !%d", c.Name, in.MR.IID)}
+			if in.Cmd.AuthorUsername != "" {
+				e.Title += " by @" + in.Cmd.AuthorUsername
+			}
+			for _, f := range r.files {
+				e.Files = append(e.Files, archive.Migration{Path: f.Path, Text: string(f.Src)})
+			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			id, serr := store.SaveExperiment(sctx, e)
+			cancel()
+			if serr != nil {
+				log.ErrorContext(ctx, "archive experiment", "project_id", in.MR.ProjectID, "mr_iid", in.MR.IID, "err", serr)
+				continue
+			}
+			if u := links.Experiment(id, e.ProjectID, e.ProjectPath); u != "" {
+				pages = append(pages, u)
+			}
+		}
+		if err == nil && c.Name == "experiment" && len(pages) > 0 {
+			reply += "\n\n[Lock timeline and full measurements](" + pages[len(pages)-1] + ")."
+		}
+		return reply, err
+	}
 }

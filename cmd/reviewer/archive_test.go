@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/pgai/reviewer/agent"
 	"gitlab.com/pgai/reviewer/dblab"
 	"gitlab.com/pgai/reviewer/dblab/localpg"
 	"gitlab.com/pgai/reviewer/internal/archive"
@@ -19,6 +20,7 @@ import (
 	"gitlab.com/pgai/reviewer/internal/pgtest"
 	"gitlab.com/pgai/reviewer/internal/review"
 	"gitlab.com/pgai/reviewer/internal/ui"
+	"gitlab.com/pgai/reviewer/webhook"
 )
 
 // TestReviewArchivedAndLinked is the acceptance case: a review
@@ -165,5 +167,62 @@ func TestServiceConfigUI(t *testing.T) {
 		if err := c.validate(true); (err == nil) != tc.ok {
 			t.Errorf("public_url %q private %v: %v", tc.url, tc.private, err)
 		}
+	}
+}
+
+// TestExperimentCommandArchived: /pgai experiment runs on a clone, the
+// run is archived with its merge request and the reply links its page;
+// a private project's run is archived but neither linked nor shown.
+func TestExperimentCommandArchived(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool := pgtest.New(t).Pool(t)
+	if err := archive.Migrate(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	store := archive.NewStore(pool)
+	src := pgtest.New(t)
+	src.Exec(t, "CREATE TABLE t (id int)")
+	lp, err := localpg.New(localpg.Options{SourceDSN: src.URL, Prefix: "pgai_uc" + strings.TrimPrefix(src.Name, "pgtest_") + "_"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	links := archive.Links{PublicURL: "https://reviewer.example.com", Visibility: archive.Visibility{PrivatePaths: []string{"acme/secret"}}}
+	var cmd *mrreview.Command
+	for _, c := range agent.Commands(agent.MROptions{Experimenter: recordingExperimenter{&dblab.Runner{Provider: lp, Logger: log}}, Logger: log}) {
+		archiveExperiments(c, store, links, log)
+		if c.Name == "experiment" {
+			cmd = c
+		}
+	}
+	if cmd == nil || cmd.Run == nil {
+		t.Fatal("no experiment command")
+	}
+	for _, tc := range []struct {
+		project int64
+		path    string
+		linked  bool
+	}{{42, "acme/shop", true}, {43, "acme/secret", false}} {
+		in := &mrreview.Invocation{Args: "LOCK TABLE t IN ACCESS EXCLUSIVE MODE;", Cmd: webhook.Command{AuthorUsername: "alice"},
+			MR: gitlab.MergeRequest{ProjectID: tc.project, IID: 7, SHA: "abc", WebURL: "https://gitlab.example.com/" + tc.path + "/-/merge_requests/7"}}
+		reply, err := cmd.Run(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(reply, "https://reviewer.example.com/ui/experiments/"); got != tc.linked {
+			t.Errorf("%s: reply links the page: %v, want %v\n%s", tc.path, got, tc.linked, reply)
+		}
+	}
+	list, err := store.Experiments(ctx, links.Visibility, 10, 0)
+	if err != nil || len(list) != 1 || list[0].ProjectPath != "acme/shop" || list[0].Title != "/pgai experiment on !7 by @alice" || list[0].Statements != 1 {
+		t.Fatalf("public experiments = %+v, %v", list, err)
+	}
+	e, err := store.Experiment(ctx, list[0].ID)
+	if err != nil || len(e.Files) != 1 || !strings.Contains(e.Files[0].Text, "LOCK TABLE t") || len(e.Measurements[0].Locks) == 0 {
+		t.Fatalf("experiment = %+v, %v", e, err)
+	}
+	if all, _ := store.Experiments(ctx, archive.Visibility{}, 10, 0); len(all) != 2 {
+		t.Errorf("%d experiments stored, want 2 (the private one too, hidden)", len(all))
 	}
 }

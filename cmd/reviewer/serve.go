@@ -307,7 +307,8 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 		ropts.Experimenter = r
 	}
 	hide, _ := cfg.visibility() // validated
-	archiveHooks(&ropts, s.archive, archive.Links{PublicURL: cfg.PublicURL, Visibility: hide}, log)
+	links := archive.Links{PublicURL: cfg.PublicURL, Visibility: hide}
+	archiveHooks(&ropts, s.archive, links, log)
 	var runner *dblab.Runner
 	if r, ok := ropts.Experimenter.(*dblab.Runner); ok {
 		runner = r
@@ -326,7 +327,12 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 		s.pool.Close()
 		return nil, err
 	}
-	for _, c := range agent.Commands(agent.MROptions{Agent: ag.agent, Store: ag.store, Experimenter: ag.experimenter(), Uploader: s.gitlab, Quota: cfg.AgentQuota, Logger: log}) {
+	exp := ag.experimenter()
+	if exp != nil {
+		exp = recordingExperimenter{exp} // experiments are archived with their MR (archiveExperiments)
+	}
+	for _, c := range agent.Commands(agent.MROptions{Agent: ag.agent, Store: ag.store, Experimenter: exp, Uploader: s.gitlab, Quota: cfg.AgentQuota, Logger: log}) {
+		archiveExperiments(c, s.archive, links, log)
 		rev.Register(c)
 	}
 	log.InfoContext(ctx, "agent", "llm", llmStatus(acfg), "knowledge_base", ag.kb != nil, "clone", runner != nil, "benchmarks", s.bench != nil, "quota", cfg.AgentQuota)

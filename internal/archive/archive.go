@@ -220,3 +220,12 @@ func (l Links) Review(k Key, projectPath string) string {
 	}
 	return strings.TrimRight(l.PublicURL, "/") + "/ui/" + k.Path()
 }
+
+// Experiment returns the page of an experiment, or "" when there is no
+// public URL or the project is private.
+func (l Links) Experiment(id, projectID int64, projectPath string) string {
+	if l.PublicURL == "" || id == 0 || !l.Visibility.Public(projectID, projectPath) {
+		return ""
+	}
+	return fmt.Sprintf("%s/ui/experiments/%d", strings.TrimRight(l.PublicURL, "/"), id)
+}
