@@ -95,6 +95,9 @@ func BenchTools(b Benchmarker, reason string) (*Tool, *Tool) {
 			return res, nil
 		},
 	}
+	if b == nil {
+		start.Unavailable, wait.Unavailable = reason, reason
+	}
 	return start, wait
 }
 

@@ -225,7 +225,7 @@ func oneLine(s string, max int) string {
 
 // ExperimentTool is run_db_experiment_shared_env: SQL on a fresh clone.
 func ExperimentTool(ex Experimenter) *Tool {
-	return &Tool{
+	t := &Tool{
 		Name: ToolExperiment,
 		Description: "Run SQL on a fresh thin clone of the database (never on the real one; the clone is destroyed afterwards) and measure each statement: " +
 			"duration, every lock with its mode, how long it was held and what it blocks, table rewrites, full scans, rows, and for DML/queries the EXPLAIN ANALYZE plan. " +
@@ -248,4 +248,8 @@ func ExperimentTool(ex Experimenter) *Tool {
 			return string(b), err
 		},
 	}
+	if ex == nil {
+		t.Unavailable = "no clone provider"
+	}
+	return t
 }

@@ -44,7 +44,7 @@ type kbOutput struct {
 // KBTool is get_extra_content: a knowledge-base search whose results carry
 // title, author, URL and trust level, each recorded as a citable source.
 func KBTool(s Searcher) *Tool {
-	return &Tool{
+	t := &Tool{
 		Name: ToolKB,
 		Description: "Search the knowledge base (PostgreSQL documentation, PostgreSQL source code, credited articles, the reviewer's rule docs). " +
 			"Returns chunks with title, author, URL and trust level (highest: source code; high: docs and credited articles; reviewer: the reviewer's own rule pages; unknown). Cite facts with the returned URL; never cite a URL that no tool returned.",
@@ -108,6 +108,10 @@ func KBTool(s Searcher) *Tool {
 			return string(b), err
 		},
 	}
+	if s == nil {
+		t.Unavailable = "no knowledge base"
+	}
+	return t
 }
 
 func citeTitle(title, heading string) string {

@@ -61,6 +61,9 @@ type Tool struct {
 	// Run does the work with validated arguments and returns the text
 	// (usually JSON) the model sees. An error goes back to the model.
 	Run func(ctx context.Context, tc *ToolCtx, args json.RawMessage) (string, error)
+	// Unavailable, when set, says why the tool cannot work here (it is
+	// still offered and answers with this reason; help lists it as such).
+	Unavailable string
 
 	parsed *schema
 }
@@ -122,10 +125,14 @@ func (tb *Toolbox) Specs(e Entry) []ToolSpec {
 	return out
 }
 
-// Names lists the tools offered at an entry point.
+// Names lists the tools offered at an entry point; a tool that cannot
+// work here is marked "(unavailable here)".
 func (tb *Toolbox) Names(e Entry) []string {
 	var out []string
 	for _, s := range tb.Specs(e) {
+		if tb.tools[s.Name].Unavailable != "" {
+			s.Name += " (unavailable here)"
+		}
 		out = append(out, s.Name)
 	}
 	sort.Strings(out)

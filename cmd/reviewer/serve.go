@@ -314,7 +314,11 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 		runner = r
 	}
 	acfg := agentConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.OpenAIAPIKey, Model: cfg.OpenAIModel, FetchHosts: cfg.FetchHosts}
-	ag, err := buildAgent(ctx, acfg, s.pool, runner, log, agentBench{s}, cfg.GitLabToken.reveal(), cfg.WebhookSecret.reveal(), cfg.DatabaseURL.reveal(), cfg.BenchDSN.reveal())
+	var bench agent.Benchmarker
+	if cfg.BenchDSN != "" || cfg.BenchRunnerProject != "" {
+		bench = agentBench{s}
+	}
+	ag, err := buildAgent(ctx, acfg, s.pool, runner, log, bench, cfg.GitLabToken.reveal(), cfg.WebhookSecret.reveal(), cfg.DatabaseURL.reveal(), cfg.BenchDSN.reveal())
 	if err != nil {
 		s.pool.Close()
 		return nil, err
