@@ -326,6 +326,17 @@ func startService(ctx context.Context, cfg *serviceConfig, workers int, clone *c
 	if ag.explainer != nil {
 		ropts.ExplainAll = ag.explainer.ExplainFindings
 	}
+	if ag.store != nil {
+		// Projects named private by id leave the agent's public history
+		// too (the /ui/ pages also hide them by path).
+		for _, p := range cfg.PrivateProjects {
+			if id, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64); err == nil {
+				if err := ag.store.SetProjectPrivate(ctx, id, true); err != nil {
+					log.WarnContext(ctx, "mark project private", "project_id", id, "err", err)
+				}
+			}
+		}
+	}
 	rev := mrreview.New(ropts)
 	if s.bench, err = setupBench(ctx, s, rev); err != nil {
 		s.pool.Close()
