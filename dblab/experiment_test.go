@@ -508,3 +508,76 @@ func TestMergeWithRules(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeTimingAndSizeAwareVerdicts is the acceptance case of the
+// traffic probe and the size-aware verdicts: a CREATE INDEX on a table of
+// two million rows, the first statement of the migration, makes the
+// probe's writer wait about as long as the SHARE lock is held (within
+// 20%), and the static finding fails the gate with that measured time in
+// its message; the same statement on a 10-row table is measured harmless
+// and downgraded to info.
+func TestProbeTimingAndSizeAwareVerdicts(t *testing.T) {
+	t.Parallel()
+	_, c := clone(t, `CREATE TABLE big (id int PRIMARY KEY, v int);
+		INSERT INTO big SELECT g, (g::int8 * 7919) % 1000003 FROM generate_series(1, 2000000) g;
+		CREATE TABLE settings (k text PRIMARY KEY, v text); INSERT INTO settings SELECT g::text, 'v' FROM generate_series(1, 10) g;
+		ANALYZE`)
+	src := "CREATE INDEX big_v ON big (v);\nCREATE INDEX settings_v ON settings (v);\n"
+	f := parse(t, "migrations/001.sql", src, sqlparse.Options{})
+	res, err := dblab.Experiment(t.Context(), c, []*sqlparse.File{f}, dblab.Options{ProbeTraffic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := measurementAt(t, res, "CREATE INDEX big_v")
+	share, ok := lockOn(m, "big", "ShareLock")
+	if !ok {
+		t.Fatalf("locks %+v, want ShareLock on big", m.Locks)
+	}
+	var write float64
+	for _, b := range m.Blocked {
+		if b.Relation == "big" && b.Kind == "write" {
+			write = b.MaxWaitMS
+		}
+	}
+	t.Logf("SHARE on big held %.1f ms; the probe's writer waited %.1f ms (%.1f%%)", share.HeldMS, write, 100*write/share.HeldMS)
+	if share.HeldMS < 200 {
+		t.Fatalf("SHARE held %.1f ms: too short for the test to say anything", share.HeldMS)
+	}
+	if d := write - share.HeldMS; d > 0.2*share.HeldMS || -d > 0.2*share.HeldMS {
+		t.Errorf("writer waited %.1f ms, want within 20%% of the %.1f ms SHARE hold", write, share.HeldMS)
+	}
+	static := checks.Run([]*sqlparse.File{f}, checks.Settings{}).Findings
+	merged := dblab.Merge(static, res, dblab.Thresholds{Harmless: 100 * time.Millisecond})
+	var bigF, smallF *checks.Finding
+	for i := range merged {
+		if merged[i].Rule == "index-create-nonconcurrent" {
+			switch merged[i].Line {
+			case 1:
+				bigF = &merged[i]
+			case 2:
+				smallF = &merged[i]
+			}
+		}
+	}
+	if bigF == nil || smallF == nil {
+		t.Fatalf("merged findings %+v lack index-create-nonconcurrent on lines 1 and 2", merged)
+	}
+	if bigF.Severity != checks.Error || !bigF.Blocking || !strings.Contains(bigF.Message, "writes on big were blocked for") ||
+		!strings.Contains(bigF.Measured, "a concurrent write waited") {
+		t.Errorf("big table: %s blocking=%v %q / %q; want a blocking error stating the measured blocking time and the probe's wait",
+			bigF.Severity, bigF.Blocking, bigF.Message, bigF.Measured)
+	}
+	if smallF.Severity != checks.Info || smallF.Blocking || !strings.Contains(smallF.Measured, "10 rows") || !strings.Contains(smallF.Measured, "harmless at this size") {
+		t.Errorf("10-row table: %s blocking=%v %q; want info, harmless at this size", smallF.Severity, smallF.Blocking, smallF.Measured)
+	}
+	for _, fd := range merged {
+		if fd.Rule == "long-lock-hold" || fd.Rule == "slow-statement" {
+			if fd.Line == 1 {
+				t.Errorf("%s on line 1 stands apart from the confirmed lock hazard it is folded into", fd.Rule)
+			}
+		}
+		if fd.Rule == "missing-lock-timeout" && strings.Contains(fd.Message, "Measured") {
+			t.Errorf("a measured hold escalated or rewrote the timeout finding: %q", fd.Message)
+		}
+	}
+}

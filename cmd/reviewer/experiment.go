@@ -102,6 +102,10 @@ func runExperiment(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	start := time.Now()
 	res, err := r.Run(ctx, []*sqlparse.File{f})
 	if res == nil {
+		if code, ok := interruptCode(ctx); ok {
+			fmt.Fprintln(stderr, "reviewer experiment: interrupted: not measured")
+			return code
+		}
 		return fail("%v", err)
 	}
 	out := experimentOutput{Clone: cf.mode, DurationMS: float64(time.Since(start).Microseconds()) / 1000, Result: res}
@@ -113,6 +117,10 @@ func runExperiment(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		}
 	} else {
 		writeExperimentText(stdout, out)
+	}
+	if code, ok := interruptCode(ctx); ok {
+		fmt.Fprintln(stderr, "reviewer experiment: interrupted: the statements from the interrupted one on were not measured")
+		return code
 	}
 	if err != nil {
 		return fail("%v", err)
@@ -138,6 +146,10 @@ func writeExperimentText(w io.Writer, out experimentOutput) {
 	fmt.Fprintf(w, "Experiment on a %s clone: %d statements in %s (%s with the clone).\n", out.Clone, len(res.Measurements), dblab.HumanMS(res.DurationMS), dblab.HumanMS(out.DurationMS))
 	for _, m := range res.Measurements {
 		fmt.Fprintf(w, "\n%s:%d  %s\n", m.Path, m.Line, oneLine(m.Statement, 100))
+		if !m.Measured() {
+			fmt.Fprintf(w, "  %s\n", m.StatusText())
+			continue
+		}
 		parts := []string{"duration " + dblab.HumanMS(m.DurationMS)}
 		if m.Rows >= 0 {
 			parts = append(parts, fmt.Sprintf("rows %d", m.Rows))
@@ -156,7 +168,7 @@ func writeExperimentText(w io.Writer, out experimentOutput) {
 			fmt.Fprintln(w, "  locks:")
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			for _, l := range m.Locks {
-				fmt.Fprintf(tw, "    %s\ton %s %s\theld %s\tblocks %s\n", l.Mode, l.Kind, l.Relation, dblab.HumanMS(l.HeldMS), strings.Join(l.Blocks, ", "))
+				fmt.Fprintf(tw, "    %s\ton %s %s\theld %s\tblocks %s\n", checks.LockSQLName(l.Mode), l.Kind, l.Relation, dblab.HumanMS(l.HeldMS), strings.Join(l.Blocks, ", "))
 			}
 			tw.Flush()
 		}
@@ -187,45 +199,22 @@ func writeExperimentText(w io.Writer, out experimentOutput) {
 		sort.SliceStable(fs, func(i, j int) bool { return fs[i].Line < fs[j].Line })
 		for _, f := range fs {
 			fmt.Fprintf(w, "  %s:%d %s [%s] %s\n", f.Path, f.Line, f.Severity, f.Rule, f.Message)
-			fmt.Fprintf(w, "      fix: %s\n      docs: %s\n", oneLine(f.Fix, 200), f.DocsURL)
+			if f.Measured != "" {
+				fmt.Fprintf(w, "      measured: %s\n", f.Measured)
+			}
+			if f.Fix != "" {
+				fmt.Fprintf(w, "      fix: %s\n", oneLine(f.Fix, 200))
+			}
+			fmt.Fprintf(w, "      docs: %s\n", f.DocsURL)
 		}
 	}
 }
 
-// writePlan prints an EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) plan as an
-// indented tree: node, relation, actual time, rows, loops and buffers.
+// writePlan prints the plan as EXPLAIN (ANALYZE, BUFFERS) prints it,
+// indented under the statement.
 func writePlan(w io.Writer, plan any) {
-	top, ok := plan.([]map[string]any)
-	if !ok || len(top) == 0 {
-		b, _ := json.Marshal(plan)
-		fmt.Fprintf(w, "    %s\n", b)
-		return
-	}
-	var walk func(n map[string]any, depth int)
-	walk = func(n map[string]any, depth int) {
-		num := func(k string) float64 { v, _ := n[k].(float64); return v }
-		label, _ := n["Node Type"].(string)
-		if rel, _ := n["Relation Name"].(string); rel != "" {
-			label += " on " + rel
-		}
-		if idx, _ := n["Index Name"].(string); idx != "" {
-			label += " using " + idx
-		}
-		fmt.Fprintf(w, "    %s%s (actual time=%.3f..%.3f rows=%.0f loops=%.0f; buffers hit=%.0f read=%.0f dirtied=%.0f)\n",
-			strings.Repeat("  ", depth), label, num("Actual Startup Time"), num("Actual Total Time"), num("Actual Rows"), num("Actual Loops"),
-			num("Shared Hit Blocks"), num("Shared Read Blocks"), num("Shared Dirtied Blocks"))
-		subs, _ := n["Plans"].([]any)
-		for _, s := range subs {
-			if c, ok := s.(map[string]any); ok {
-				walk(c, depth+1)
-			}
-		}
-	}
-	if p, ok := top[0]["Plan"].(map[string]any); ok {
-		walk(p, 0)
-	}
-	if et, ok := top[0]["Execution Time"].(float64); ok {
-		fmt.Fprintf(w, "    execution time %s\n", dblab.HumanMS(et))
+	for _, l := range strings.Split(strings.TrimRight(dblab.PlanText(plan), "\n"), "\n") {
+		fmt.Fprintf(w, "    %s\n", l)
 	}
 }
 

@@ -61,7 +61,7 @@ func TestExperimentCommandLocal(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"sql:1  ALTER TABLE t ALTER COLUMN id TYPE bigint", "AccessExclusiveLock", "on table t", "blocks reads, writes, ddl", "rewritten: t", "observed-rewrite"} {
+	for _, want := range []string{"sql:1  ALTER TABLE t ALTER COLUMN id TYPE bigint", "ACCESS EXCLUSIVE", "on table t", "blocks reads, writes, ddl", "rewritten: t", "observed-rewrite"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
@@ -98,7 +98,7 @@ func TestExperimentCommandDBLab(t *testing.T) {
 	f := dblabtest.NewFakeDLE(t, dblabtest.FakeOptions{Token: "tok", CreateDelay: 10 * time.Millisecond,
 		Backend: &dblabtest.LocalBackend{Provider: lp, AdminDSN: pgtest.AdminURL(t)}})
 	code, out, errOut := runExperimentTest(t, "--clone", "dblab", "--dblab-url", f.URL, "--dblab-token", "tok", "--sql", lockSQL)
-	if code != exitOK || !strings.Contains(out, "AccessExclusiveLock") {
+	if code != exitOK || !strings.Contains(out, "ACCESS EXCLUSIVE") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	if ids := f.CloneIDs(); len(ids) != 0 {
