@@ -75,8 +75,8 @@ func clonesLeft(t *testing.T, conn *pgx.Conn, prefix string) []string {
 }
 
 // TestCheckInterruptedLeavesNoClone signals `reviewer check --clone local`
-// at each phase — before the clone exists, while CREATE DATABASE (or
-// pg_dump | pg_restore) copies the source, while a statement runs on the
+// at each phase — while CREATE DATABASE (or pg_dump | pg_restore) copies
+// the source, as soon as the clone exists, while a statement runs on the
 // clone — and checks that the static report is printed with "interrupted:
 // not measured", no experiment-failed finding appears, the exit status is
 // 128 + the signal, and no clone database is left.
@@ -92,9 +92,10 @@ func TestCheckInterruptedLeavesNoClone(t *testing.T) {
 		name     string
 		strategy string
 		sig      syscall.Signal
-		wait     string // SQL that turns true when the phase is reached; "" = at once
+		wait     string // SQL that turns true when the phase is reached
 	}{
-		{"1 s after start", "template", syscall.SIGINT, ""},
+		{"as soon as the clone exists", "template", syscall.SIGINT,
+			"SELECT EXISTS (SELECT FROM pg_database WHERE starts_with(datname, $1))"},
 		{"while CREATE DATABASE copies", "template", syscall.SIGINT,
 			"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'CREATE DATABASE %' AND query LIKE '%' || $1 || '%')"},
 		{"while pg_dump | pg_restore copies", "dump", syscall.SIGTERM,
@@ -106,11 +107,7 @@ func TestCheckInterruptedLeavesNoClone(t *testing.T) {
 		prefix := "pgai_int" + strings.TrimPrefix(db.Name, "pgtest_") + "_" + string(rune('a'+i)) + "_"
 		cmd, out, errOut := startReviewer(t, "check", "--clone", "local", "--source-dsn", db.URL, "--clone-prefix", prefix,
 			"--clone-strategy", ph.strategy, dir)
-		if ph.wait != "" {
-			waitFor(t, admin, ph.name, ph.wait, prefix)
-		} else {
-			time.Sleep(time.Second) // the signal handler is installed (slower under -race)
-		}
+		waitFor(t, admin, ph.name, ph.wait, prefix)
 		if err := cmd.Process.Signal(ph.sig); err != nil {
 			t.Fatal(err)
 		}
@@ -119,10 +116,10 @@ func TestCheckInterruptedLeavesNoClone(t *testing.T) {
 		if want := 128 + int(ph.sig); code != want {
 			t.Errorf("%s: exit %d (%v), want %d\nstdout:\n%s\nstderr:\n%s", ph.name, code, err, want, out, errOut)
 		}
-		if (ph.wait != "" && !strings.Contains(out.String(), "[index-create-nonconcurrent]")) || strings.Contains(out.String(), "experiment-failed") {
+		if !strings.Contains(out.String(), "[index-create-nonconcurrent]") || strings.Contains(out.String(), "experiment-failed") {
 			t.Errorf("%s: want the static report and no experiment-failed finding:\n%s", ph.name, out)
 		}
-		if ph.wait != "" && !strings.Contains(out.String()+errOut.String(), "interrupted: not measured") {
+		if !strings.Contains(out.String()+errOut.String(), "interrupted: not measured") {
 			t.Errorf("%s: no \"interrupted: not measured\":\n%s\n%s", ph.name, out, errOut)
 		}
 		if left := clonesLeft(t, admin, prefix); len(left) > 0 {
