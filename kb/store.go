@@ -319,6 +319,13 @@ func (s *Store) replace(ctx context.Context, collection string, d *Document, has
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// The knowledge base is rebuilt from its sources by re-running the
+	// ingest: a document's commit need not wait for the WAL flush (a
+	// crash loses at most the last few documents, which the next run
+	// writes again). Thousands of source files ingest much faster.
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		return 0, fmt.Errorf("synchronous_commit: %w", err)
+	}
 	var id int64
 	err = tx.QueryRow(ctx, `
 		INSERT INTO kb_sources (key, collection, kind, title, url, author, trust, pg_version, permission, content_hash, fetched_at)
