@@ -137,12 +137,23 @@ func TestUIStoredBenchmarksAndConversations(t *testing.T) {
 		t.Errorf("missing run: %d", code)
 	}
 
-	// Project 11 private: neither its run nor its conversation is shown.
-	o.Hide = archive.Visibility{PrivateIDs: []int64{11}}
-	hp, err := ui.New(o)
-	if err != nil {
+	// Project 11 private, by ID or by path (its path known from a
+	// stored review): neither its run nor its conversation is shown.
+	if err := archive.NewStore(pool).SaveReview(ctx, &archive.Review{Key: archive.Key{ProjectID: 11, MRIID: 3, HeadSHA: "abc"}, ProjectPath: "acme/shop"}); err != nil {
 		t.Fatal(err)
 	}
+	for _, hide := range []archive.Visibility{{PrivateIDs: []int64{11}}, {PrivatePaths: []string{"acme"}}} {
+		o.Hide = hide
+		hp, err := ui.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkHidden(t, hp, runPath, convPath)
+	}
+}
+
+func checkHidden(t *testing.T, hp http.Handler, runPath, convPath string) {
+	t.Helper()
 	for _, p := range []string{"/ui/benchmarks/", "/ui/conversations/"} {
 		rec := httptest.NewRecorder()
 		hp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, p, nil))

@@ -427,3 +427,30 @@ func (s *Store) Experiment(ctx context.Context, id int64) (*Experiment, error) {
 	}
 	return e, nil
 }
+
+// ProjectPaths returns the paths of the projects among ids that have
+// stored reviews or experiments (the newest path when a project moved).
+func (s *Store) ProjectPaths(ctx context.Context, ids []int64) (map[int64]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (project_id) project_id, project_path FROM (
+			SELECT project_id, project_path, updated_at AS at FROM pgai_archive_review WHERE project_id = ANY($1) AND project_path <> ''
+			UNION ALL
+			SELECT project_id, project_path, created_at FROM pgai_archive_experiment WHERE project_id = ANY($1) AND project_path <> '') p
+		ORDER BY project_id, at DESC`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("project paths: %w", err)
+	}
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var p string
+		if err := rows.Scan(&id, &p); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("project paths: %w", err)
+		}
+		out[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("project paths: %w", err)
+	}
+	return out, nil
+}

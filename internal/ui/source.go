@@ -28,8 +28,9 @@ type Experiments interface {
 }
 
 var (
-	_ Reviews     = (*archive.Store)(nil)
-	_ Experiments = (*archive.Store)(nil)
+	_ Reviews      = (*archive.Store)(nil)
+	_ Experiments  = (*archive.Store)(nil)
+	_ ProjectPaths = (*archive.Store)(nil)
 )
 
 // Benchmarks is what the benchmark pages read. The runs are recorded by

@@ -168,6 +168,39 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, what string) 
 
 func (h *Handler) public(projectID int64, path string) bool { return h.o.Hide.Public(projectID, path) }
 
+// ProjectPaths is an optional ability of a Reviews source: the paths of
+// projects it knows by ID. Items that carry only a project ID (benchmark
+// runs, conversations) are then hidden when their project's path is
+// private.
+type ProjectPaths interface {
+	ProjectPaths(ctx context.Context, ids []int64) (map[int64]string, error)
+}
+
+// publicByID returns a visibility check for items that may lack their
+// project's path: the path is looked up once for all of ids. When the
+// lookup fails, items of projects with private paths configured are
+// hidden (fail closed).
+func (h *Handler) publicByID(ctx context.Context, ids []int64) func(id int64, path string) bool {
+	var paths map[int64]string
+	failed := false
+	if pp, ok := h.o.Reviews.(ProjectPaths); ok && len(h.o.Hide.PrivatePaths) > 0 && len(ids) > 0 {
+		var err error
+		if paths, err = pp.ProjectPaths(ctx, ids); err != nil {
+			h.log.WarnContext(ctx, "ui: project paths", "err", err)
+			failed = true
+		}
+	}
+	return func(id int64, path string) bool {
+		if path == "" && id != 0 {
+			if failed {
+				return false
+			}
+			path = paths[id]
+		}
+		return h.public(id, path)
+	}
+}
+
 // ---- reviews
 
 type reviewsData struct {
@@ -314,7 +347,12 @@ func (h *Handler) benchmarks(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "benchmark runs", err)
 		return
 	}
-	list = keep(list, func(b BenchmarkSummary) bool { return h.public(b.ProjectID, b.ProjectPath) })
+	ids := make([]int64, len(list))
+	for i, b := range list {
+		ids[i] = b.ProjectID
+	}
+	public := h.publicByID(r.Context(), ids)
+	list = keep(list, func(b BenchmarkSummary) bool { return public(b.ProjectID, b.ProjectPath) })
 	h.render(w, r, "benchmarks", page{Title: "Benchmarks", Nav: "benchmarks", Data: list})
 }
 
@@ -323,7 +361,7 @@ func (h *Handler) benchmarkRun(ctx context.Context, id string) (*BenchmarkRun, e
 		return nil, ErrNotFound
 	}
 	b, err := h.o.Benchmarks.BenchmarkRun(ctx, id)
-	if err == nil && !h.public(b.ProjectID, b.ProjectPath) {
+	if err == nil && !h.publicByID(ctx, []int64{b.ProjectID})(b.ProjectID, b.ProjectPath) {
 		err = ErrNotFound
 	}
 	return b, err
@@ -408,7 +446,12 @@ func (h *Handler) conversations(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "conversations", err)
 		return
 	}
-	list = keep(list, func(c ConversationSummary) bool { return h.public(c.ProjectID, c.ProjectPath) })
+	ids := make([]int64, len(list))
+	for i, c := range list {
+		ids[i] = c.ProjectID
+	}
+	public := h.publicByID(r.Context(), ids)
+	list = keep(list, func(c ConversationSummary) bool { return public(c.ProjectID, c.ProjectPath) })
 	h.render(w, r, "conversations", page{Title: "Conversations", Nav: "conversations", Data: list})
 }
 
@@ -418,7 +461,7 @@ func (h *Handler) conversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := h.o.Conversations.Conversation(r.Context(), r.PathValue("id"))
-	if err == nil && !h.public(c.ProjectID, c.ProjectPath) {
+	if err == nil && !h.publicByID(r.Context(), []int64{c.ProjectID})(c.ProjectID, c.ProjectPath) {
 		err = ErrNotFound
 	}
 	if err != nil {
