@@ -362,3 +362,29 @@ func TestFindingsEqualCheckOnHeadTree(t *testing.T) {
 		})
 	}
 }
+
+// A baseline schema file (.pgai.yml schema:) is read before the
+// migrations: a column it declares is known to the rules.
+func TestBaselineSchemaFile(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.gl.SetFile(pid, base, ".pgai.yml", "schema: db/structure.sql\n")
+	e.gl.SetFile(pid, base, "db/structure.sql", "-- PostgreSQL database dump\nCREATE TABLE public.customers (\n    id bigint NOT NULL,\n    name character varying(100)\n);\n")
+	e.gl.Push(pid, iid, sha1, gitlabtest.Change{Path: "db/migrations/002_widen.sql",
+		Content: "SET lock_timeout = '2s';\nALTER TABLE customers ALTER COLUMN name TYPE varchar(200);\n"})
+	res := e.review(t, sha1)
+	if res.Report.Summary.Blocking != 0 {
+		t.Errorf("%d blocking findings: the schema file was not read: %+v", res.Report.Summary.Blocking, res.Report.Findings)
+	}
+	// Without it the type is unknown and the change may rewrite.
+	e.gl.Push(pid, iid, sha2, gitlabtest.Change{Path: ".pgai.yml", Content: ""})
+	if res := e.review(t, sha2); res.Report.Summary.Blocking == 0 {
+		t.Error("without the schema file the widening is not flagged: the test shows nothing")
+	}
+	// A configured schema file that is missing is said so.
+	e.gl.Push(pid, iid, "cccc333333333333333333333333333333333333", gitlabtest.Change{Path: ".pgai.yml", Content: "schema: db/missing.sql\n"})
+	res = e.review(t, "cccc333333333333333333333333333333333333")
+	if sum := summaries(e.gl)[0].Body; res.Outcome != mrreview.OutcomeConfigError || !strings.Contains(sum, "schema file db/missing.sql") {
+		t.Errorf("missing schema file: outcome %s, summary:\n%s", res.Outcome, sum)
+	}
+}

@@ -216,7 +216,10 @@ func (r *Reviewer) Run(ctx context.Context, job review.Job, src Source) (*Result
 				t.Added = append(t.Added, c.diff.NewPath)
 			}
 		}
-		if rep, err = ReviewTree(ctx, t); err != nil {
+		rep, err = ReviewTree(ctx, t)
+		if errors.As(err, new(configError)) {
+			cfgErr = err // said on the MR, like an invalid .pgai.yml
+		} else if err != nil {
 			return nil, err
 		}
 	}

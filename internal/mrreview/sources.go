@@ -355,13 +355,13 @@ func ReviewTree(ctx context.Context, t Tree) (*report.Report, error) {
 		}
 	}
 	if len(paths) == 0 {
-		return nil, permanentError{fmt.Errorf("none of the migration directories (%s) is in the repository at %s", strings.Join(dirs, ", "), short(t.Commit))}
+		return nil, configError{fmt.Errorf("none of the migration directories (%s) is in the repository at %s", strings.Join(dirs, ", "), short(t.Commit))}
 	}
 	req := review.Request{FS: fsys, Paths: paths, Changed: t.Changed, Added: t.Added, Config: t.Config,
 		Experimenter: t.Experimenter, Commit: t.Commit, Schema: t.Config.Schema}
 	if req.Schema != "" {
 		if _, err := fs.Stat(fsys, req.Schema); err != nil {
-			return nil, permanentError{fmt.Errorf("schema file %s (from %s) is not in the repository at %s", req.Schema, config.FileName, short(t.Commit))}
+			return nil, configError{fmt.Errorf("schema file %s (from %s) is not in the repository at %s", req.Schema, config.FileName, short(t.Commit))}
 		}
 	}
 	rep, err := review.Run(ctx, req)

@@ -14,7 +14,7 @@ import (
 func verdict(rep *report.Report) (state, desc string) {
 	switch {
 	case rep == nil:
-		return "failed", ".pgai.yml is invalid"
+		return "failed", ".pgai.yml does not work: see the summary note"
 	case rep.Summary.Blocking > 0:
 		return "failed", fmt.Sprintf("%d blocking %s", rep.Summary.Blocking, plural(rep.Summary.Blocking, "finding", "findings"))
 	case rep.Summary.Errors+rep.Summary.Warnings > 0:

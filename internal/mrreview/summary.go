@@ -124,8 +124,8 @@ func (r *Reviewer) summaryBody(s summaryRun) string {
 func configErrorBody(err error, sha string) string {
 	var b strings.Builder
 	b.WriteString(SummaryMarker + "\n")
-	b.WriteString("### 🔴 pgai reviewer: `.pgai.yml` is invalid\n\n")
-	b.WriteString("The migrations were not reviewed because the project configuration could not be read:\n\n")
+	b.WriteString("### 🔴 pgai reviewer: the project configuration does not work\n\n")
+	b.WriteString("The migrations were not reviewed because of the project configuration (`.pgai.yml`):\n\n")
 	fmt.Fprintf(&b, "```\n%s\n```\n\n", strings.ReplaceAll(err.Error(), "```", "'''"))
 	fmt.Fprintf(&b, "Fix the file and push again. <sub>Commit `%s`.</sub>\n", short(sha))
 	return report.NoQuickActions(b.String())
