@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Summary is what pgbench prints at the end of a run (stdout).
@@ -187,8 +188,10 @@ type Latency struct {
 	P95Ms        float64 `json:"p95_ms"`
 	P99Ms        float64 `json:"p99_ms"`
 	MaxMs        float64 `json:"max_ms"`
-	// PerSecond is the transactions completed in each whole second of
-	// the run, from the first (TPS over time).
+	// PerSecond is the transactions completed in each second of the
+	// run, counted from the start of the first transaction (TPS over
+	// time); transactions still in flight when the run's time was up
+	// count in its last second.
 	PerSecond []int64 `json:"per_second"`
 }
 
@@ -200,19 +203,17 @@ type Latency struct {
 // --failures-detailed, "serialization"/"deadlock").
 type TxLogReader struct {
 	lat     []uint32 // microseconds
+	ends    []int64  // completion times, microseconds since the epoch
 	failed  int64
 	skipped int64
 	sum     float64
 	max     uint32
-	first   int64
-	seconds map[int64]int64
+	start   int64 // earliest transaction start
 	lines   int64
 }
 
 // NewTxLogReader returns an empty reader.
-func NewTxLogReader() *TxLogReader {
-	return &TxLogReader{seconds: map[int64]int64{}, first: math.MaxInt64}
-}
+func NewTxLogReader() *TxLogReader { return &TxLogReader{start: math.MaxInt64} }
 
 // Read consumes one log file's lines.
 func (r *TxLogReader) Read(rd io.Reader) error {
@@ -224,20 +225,19 @@ func (r *TxLogReader) Read(rd io.Reader) error {
 		if len(f) < 6 {
 			return fmt.Errorf("transaction log line %d: %d fields, want at least 6: %q", r.lines, len(f), sc.Text())
 		}
-		epoch, err := strconv.ParseInt(f[4], 10, 64)
-		if err != nil {
-			return fmt.Errorf("transaction log line %d: time_epoch %q", r.lines, f[4])
+		epoch, err1 := strconv.ParseInt(f[4], 10, 64)
+		usec, err2 := strconv.ParseInt(f[5], 10, 64)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("transaction log line %d: time_epoch/time_us %q %q", r.lines, f[4], f[5])
 		}
+		end := epoch*1_000_000 + usec
 		switch f[2] {
 		case "skipped":
 			r.skipped++
 			continue
 		case "failed", "serialization", "deadlock":
 			r.failed++
-			r.seconds[epoch] += 0
-			if epoch < r.first {
-				r.first = epoch
-			}
+			r.start = min(r.start, end)
 			continue
 		}
 		us, err := strconv.ParseUint(f[2], 10, 32)
@@ -245,12 +245,10 @@ func (r *TxLogReader) Read(rd io.Reader) error {
 			return fmt.Errorf("transaction log line %d: time %q", r.lines, f[2])
 		}
 		r.lat = append(r.lat, uint32(us))
+		r.ends = append(r.ends, end)
 		r.sum += float64(us)
 		r.max = max(r.max, uint32(us))
-		r.seconds[epoch]++
-		if epoch < r.first {
-			r.first = epoch
-		}
+		r.start = min(r.start, end-int64(us))
 	}
 	return sc.Err()
 }
@@ -268,8 +266,10 @@ func (r *TxLogReader) ReadFile(path string) error {
 	return nil
 }
 
-// Result computes the latency figures (percentiles by nearest rank).
-func (r *TxLogReader) Result() Latency {
+// Result computes the latency figures (percentiles by nearest rank);
+// duration is the run's -T (0: unknown, the per-second series then ends
+// with the last transaction).
+func (r *TxLogReader) Result(duration time.Duration) Latency {
 	out := Latency{Transactions: int64(len(r.lat)), Failed: r.failed, Skipped: r.skipped}
 	if len(r.lat) > 0 {
 		s := slices.Clone(r.lat)
@@ -280,14 +280,18 @@ func (r *TxLogReader) Result() Latency {
 		out.P99Ms = float64(percentile(s, 99)) / 1000
 		out.MaxMs = float64(r.max) / 1000
 	}
-	if len(r.seconds) > 0 {
-		last := r.first
-		for sec := range r.seconds {
-			last = max(last, sec)
+	if len(r.ends) > 0 {
+		n := int64(0)
+		for _, e := range r.ends {
+			n = max(n, (e-r.start)/1_000_000+1)
 		}
-		out.PerSecond = make([]int64, last-r.first+1)
-		for sec, n := range r.seconds {
-			out.PerSecond[sec-r.first] = n
+		if secs := int64(duration / time.Second); secs > 0 {
+			n = min(n, secs)
+		}
+		out.PerSecond = make([]int64, n)
+		for _, e := range r.ends {
+			i := min((e-r.start)/1_000_000, n-1)
+			out.PerSecond[i]++
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -110,7 +111,7 @@ func TestTxLogGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lat := r.Result()
+	lat := r.Result(0)
 	if lat.Transactions != 80 {
 		t.Errorf("transactions = %d, want 80 (40 lines per file)", lat.Transactions)
 	}
@@ -122,12 +123,15 @@ func TestTxLogGolden(t *testing.T) {
 
 func TestTxLogFailedAndSkipped(t *testing.T) {
 	r := NewTxLogReader()
-	log := "0 1 1000 0 100 0\n0 2 failed 0 100 5\n0 3 skipped 0 101 0\n0 4 3000 0 101 9\n1 1 2000 0 101 1 55\n"
+	// The first transaction starts at 99.999 s, the run lasts 2 s: second 0
+	// has the one ending at 100.0, second 1 those ending at 101.0 and the
+	// one ending at 102.5, in flight when time was up.
+	log := "0 1 1000 0 100 0\n0 2 failed 0 100 5\n0 3 skipped 0 101 0\n0 4 3000 0 101 9\n1 1 2000 0 101 1 55\n1 2 2000 0 102 500000\n"
 	if err := r.Read(strings.NewReader(log)); err != nil {
 		t.Fatal(err)
 	}
-	got := r.Result()
-	want := Latency{Transactions: 3, Failed: 1, Skipped: 1, AvgMs: 2, P50Ms: 2, P95Ms: 3, P99Ms: 3, MaxMs: 3, PerSecond: []int64{1, 2}}
+	got := r.Result(2 * time.Second)
+	want := Latency{Transactions: 4, Failed: 1, Skipped: 1, AvgMs: 2, P50Ms: 2, P95Ms: 3, P99Ms: 3, MaxMs: 3, PerSecond: []int64{1, 3}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}

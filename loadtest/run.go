@@ -755,7 +755,7 @@ loop:
 			a.files = append(a.files, "pgbench/transactions.log")
 		}
 	}
-	it.Latency = tx.Result()
+	it.Latency = tx.Result(w.Duration.D())
 	_ = a.writeJSON("pgbench/latency.json", it.Latency)
 	_ = a.write("pgbench/tps_per_second.csv", perSecondCSV(it.Latency.PerSecond))
 	out, _ := os.ReadFile(filepath.Join(logDir, "stdout.txt"))
