@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"sort"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -59,9 +60,9 @@ func Plots(run *Run, res *Results) ([]PlotFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []*plot.Plot{tps, lat, tl} {
-		headroom(p)
-	}
+	headroom(tps, len(run.Spec.Variants()))
+	headroom(lat, 3*len(run.Spec.Variants()))
+	headroom(tl, len(res.Points))
 	var out []PlotFile
 	for _, p := range []struct {
 		name string
@@ -111,9 +112,11 @@ func shortVersion(v string) string {
 	return v
 }
 
-// headroom leaves the top fifth of a plot to its legend.
-func headroom(p *plot.Plot) {
-	p.Y.Max *= 1.25
+// headroom leaves the top of a plot to its legend of n lines (about a
+// twelfth of the height each), so that no line of data runs under it.
+func headroom(p *plot.Plot, n int) {
+	frac := min(0.1+0.085*float64(n), 0.7)
+	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)/(1-frac)
 }
 
 func renderPNG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
@@ -289,6 +292,16 @@ func tpsOverTime(run *Run) (*plot.Plot, error) {
 	if run.Spec.AB != nil {
 		ab = run.Spec.AB.Name
 	}
+	vorder := map[string]int{}
+	for i, v := range run.Spec.Variants() {
+		vorder[v.Label] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if vorder[order[i].v] != vorder[order[j].v] {
+			return vorder[order[i].v] < vorder[order[j].v]
+		}
+		return order[i].c < order[j].c
+	})
 	for i, k := range order {
 		var xys plotter.XYs
 		for s := range sums[k] {
