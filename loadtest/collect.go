@@ -28,6 +28,11 @@ type sqlArtifact struct {
 	query     string
 }
 
+// mark starts every query the runner sends during and after an
+// iteration, so that pg_stat_statements.csv leaves them out (it lists
+// what the workload ran, not what the collection did).
+const mark = "/* pgai-bench */ "
+
 // serverArtifacts are the files collected from the server after every
 // iteration: configuration, every cumulative statistics view that says
 // something about a benchmark, sizes and the extensions' views. Views a
@@ -114,7 +119,7 @@ var serverArtifacts = []sqlArtifact{
 		ORDER BY 4 DESC LIMIT 500`},
 	{file: "pg/wal_files.csv", query: `SELECT count(*) AS files, sum(size) AS bytes, pg_size_pretty(sum(size)) AS size, max(modification) AS newest FROM pg_ls_waldir()`},
 	// extensions, when installed
-	{file: "pg/stat_statements.csv", extension: "pg_stat_statements", query: `SELECT * FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`},
+	{file: "pg/stat_statements.csv", extension: "pg_stat_statements", query: `SELECT * FROM pg_stat_statements WHERE query NOT LIKE '/* pgai-bench */%' ORDER BY total_exec_time DESC LIMIT $1`},
 	{file: "pg/stat_statements_info.csv", minVersion: 140000, extension: "pg_stat_statements", query: `SELECT * FROM pg_stat_statements_info`},
 	{file: "pg/stat_kcache.csv", extension: "pg_stat_kcache", query: `SELECT * FROM pg_stat_kcache()`},
 	{file: "pg/wait_sampling_profile.csv", extension: "pg_wait_sampling", query: `SELECT * FROM pg_wait_sampling_profile ORDER BY count DESC LIMIT 1000`},
@@ -161,7 +166,7 @@ func (a *artifactSet) fail(rel string, err error) { a.errors[rel] = err.Error() 
 // queryCSV runs a query in the simple protocol (every value as PostgreSQL
 // prints it) and returns it as CSV with a header line.
 func queryCSV(ctx context.Context, conn *pgx.Conn, query string, args ...any) ([]byte, error) {
-	rows, err := conn.Query(ctx, query, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	rows, err := conn.Query(ctx, mark+query, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +429,7 @@ func resetStats(ctx context.Context, conn *pgx.Conn, info *serverInfo, dropCache
 	var log strings.Builder
 	step := func(what, sql string) {
 		t := time.Now()
-		_, err := conn.Exec(ctx, sql)
+		_, err := conn.Exec(ctx, mark+sql)
 		if err != nil {
 			fmt.Fprintf(&log, "%-45s failed: %v\n", what, err)
 			return
@@ -483,13 +488,13 @@ func resetStats(ctx context.Context, conn *pgx.Conn, info *serverInfo, dropCache
 // walPosition reads the current WAL insert position.
 func walPosition(ctx context.Context, conn *pgx.Conn) (string, error) {
 	var lsn string
-	err := conn.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text`).Scan(&lsn)
+	err := conn.QueryRow(ctx, mark+`SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text`).Scan(&lsn)
 	return lsn, err
 }
 
 func walBytes(ctx context.Context, conn *pgx.Conn, from, to string) (int64, error) {
 	var n int64
-	err := conn.QueryRow(ctx, `SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint`, to, from).Scan(&n)
+	err := conn.QueryRow(ctx, mark+`SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint`, to, from).Scan(&n)
 	return n, err
 }
 

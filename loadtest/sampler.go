@@ -102,7 +102,7 @@ func (s *sampler) sample(ctx context.Context) {
 }
 
 func (s *sampler) query(ctx context.Context, sql string, row func([]string)) error {
-	rows, err := s.conn.Query(ctx, sql, pgx.QueryExecModeSimpleProtocol)
+	rows, err := s.conn.Query(ctx, mark+sql, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return err
 	}
