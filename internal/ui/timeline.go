@@ -129,6 +129,10 @@ func buildTimeline(ms []dblab.Measurement) *timeline {
 	var clock, total float64
 	any := false
 	for i, m := range ms {
+		if m.Status == dblab.StatusNotRun {
+			starts[i], ends[i] = math.NaN(), math.NaN()
+			continue
+		}
 		start := clock
 		if measured {
 			start = m.StartMS
@@ -206,6 +210,9 @@ func buildTimeline(ms []dblab.Measurement) *timeline {
 	t.Height = round1(y + tlAxisH)
 	lastLabel := math.Inf(-1)
 	for i, m := range ms {
+		if math.IsNaN(starts[i]) {
+			continue // not run: no boundary to draw
+		}
 		first, _, _ := strings.Cut(strings.TrimSpace(m.Statement), "\n")
 		st := tlStmt{X: x(starts[i]), LabelX: x(starts[i]) + 3, Label: fmt.Sprintf("#%d", i+1), Failed: m.Error != "",
 			Title: fmt.Sprintf("#%d %s:%d, %s: %s", i+1, m.Path, m.Line, fmtMS(m.DurationMS), clip(first, 120))}

@@ -40,6 +40,11 @@ func TestTimeline(t *testing.T) {
 	if tl == nil || !tl.Approx || len(tl.Rows) != 1 || len(tl.Rows[0].LaneLines) != 1 || tl.TotalMS != 40 || tl.Bars[1].X <= tl.Bars[0].X || tl.Bars[0].Class != "blk-writes" {
 		t.Fatalf("approximate timeline %+v", tl)
 	}
+	// A statement that did not run draws no boundary.
+	notRun := append(ms[:len(ms):len(ms)], dblab.Measurement{Statement: "DROP TABLE t", Status: dblab.StatusNotRun, Note: "stopped after line 2 failed"})
+	if tl := buildTimeline(notRun); len(tl.Stmts) != 4 || tl.TotalMS != 101 {
+		t.Errorf("with a statement not run: %d boundaries, total %.1f ms; want 4 and 101", len(tl.Stmts), tl.TotalMS)
+	}
 	if buildTimeline([]dblab.Measurement{{Statement: "SELECT 1"}}) != nil {
 		t.Error("a timeline without locks")
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"gitlab.com/pgai/reviewer/dblab"
 	"gitlab.com/pgai/reviewer/internal/archive"
 	"gitlab.com/pgai/reviewer/internal/ui"
 )
@@ -233,5 +234,21 @@ func TestArtifactDownload(t *testing.T) {
 	res, _ = get(t, h, http.MethodGet, "/ui/benchmarks/run-7/artifacts/pgbench-head.log?download=1")
 	if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename=pgbench-head.log` {
 		t.Errorf("download: Content-Disposition %q", cd)
+	}
+}
+
+func TestStatementNotRun(t *testing.T) {
+	t.Parallel()
+	r := shopReview()
+	r.Report.Measurements[1].Error, r.Report.Measurements[1].SQLState = "could not create unique index", "23505"
+	r.Report.Measurements[2] = dblab.Measurement{Path: r.Report.Measurements[2].Path, Line: 5, Statement: "UPDATE orders SET email = lower(email) WHERE id < 1000;",
+		Rows: -1, Status: dblab.StatusNotRun, Note: "stopped after line 4 failed"}
+	m := newMemArchive(r)
+	h := newHandler(t, ui.Options{Reviews: m, Experiments: m})
+	_, body := get(t, h, http.MethodGet, "/ui/experiments/1")
+	for _, want := range []string{`<tr class="notrun">`, "not run (stopped after line 4 failed)", `<tr class="failed">`, "ERROR 23505: could not create unique index"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q", want)
+		}
 	}
 }

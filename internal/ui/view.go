@@ -217,6 +217,10 @@ type measView struct {
 	PlanJSON  string
 	PlanTotal string
 	Sizes     []sizeView
+	// Status is set for a statement that was not measured (not run,
+	// interrupted).
+	Status string
+	NotRun bool
 }
 
 type lockView struct {
@@ -244,6 +248,9 @@ func measViews(ms []dblab.Measurement, files []fileView) []measView {
 		}
 		first, _, _ := strings.Cut(strings.TrimSpace(m.Statement), "\n")
 		mv.First = clip(redact(first), 90)
+		if !m.Measured() {
+			mv.Status, mv.NotRun = redact(m.StatusText()), m.Status == dblab.StatusNotRun
+		}
 		mv.M.Error = redact(mv.M.Error)
 		if slowest > 0 {
 			mv.Bar = math.Round(m.DurationMS/slowest*1000) / 10
