@@ -70,7 +70,9 @@ func WriteMarkdown(w io.Writer, r *Report, o MarkdownOptions) error {
 	var out string
 	for _, level := range []detailLevel{fullDetails, oneFix, whyOnly, noDetails} {
 		out = renderMarkdown(r, o, findings, len(findings), level)
-		if len(out) <= o.MaxChars {
+		// A level fits when every rule's details are in; the last one
+		// with details keeps as many as fit.
+		if len(out) <= o.MaxChars && (level >= whyOnly || !strings.Contains(out, leftOutLine)) {
 			break
 		}
 	}
@@ -217,9 +219,6 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 			}
 		}
 	}
-	if level != noDetails {
-		writeRuleDetails(&b, findings[:rows], thread, level)
-	}
 	var foot []string
 	if o.Commit != "" {
 		c := "`" + shortSHA(o.Commit) + "`"
@@ -234,18 +233,32 @@ func renderMarkdown(r *Report, o MarkdownOptions, findings []checks.Finding, row
 	if len(findings) > 0 {
 		foot = append(foot, "Silence a finding with `-- pgai:ignore RULE-ID reason` above its statement.")
 	}
+	footer := ""
 	if len(foot) > 0 {
-		b.WriteString("<sub>" + strings.Join(foot, " ") + "</sub>\n")
+		footer = "<sub>" + strings.Join(foot, " ") + "</sub>\n"
 	}
+	if level != noDetails {
+		// What is left of the budget, with room for the line naming the
+		// rules left out.
+		budget := o.MaxChars - b.Len() - len(footer) - 300
+		writeRuleDetails(&b, findings[:rows], thread, level, budget)
+	}
+	b.WriteString(footer)
 	return NoQuickActions(b.String())
 }
 
+// leftOutLine ends the line naming the rules whose details did not fit.
+const leftOutLine = "comment `/pgai explain RULE-ID`, or run `reviewer check`."
+
 // writeRuleDetails writes one collapsed why/fix per rule, for the
-// findings that have no thread (a thread says it already). Refuted
-// findings have no fix.
-func writeRuleDetails(b *strings.Builder, findings []checks.Finding, thread func(checks.Finding) string, level detailLevel) {
+// findings that have no thread (a thread says it already), the rules of
+// the most serious findings first, as many as budget characters hold; the
+// others are named with the command that explains them. Refuted findings
+// have no fix.
+func writeRuleDetails(b *strings.Builder, findings []checks.Finding, thread func(checks.Finding) string, level detailLevel, budget int) {
 	var rules []string
 	byRule := map[string][]checks.Finding{}
+	worst := map[string]checks.Severity{}
 	for _, f := range findings {
 		if thread(f) != "" || f.Refuted {
 			continue
@@ -254,43 +267,61 @@ func writeRuleDetails(b *strings.Builder, findings []checks.Finding, thread func
 			rules = append(rules, f.Rule)
 		}
 		byRule[f.Rule] = append(byRule[f.Rule], f)
+		worst[f.Rule] = max(worst[f.Rule], f.Severity)
 	}
+	sort.SliceStable(rules, func(i, j int) bool { return worst[rules[i]] > worst[rules[j]] })
+	var left []string
 	for _, rule := range rules {
-		fs := byRule[rule]
-		title := "why, and how to fix"
-		if level == whyOnly {
-			title = "why (the fix for each statement: <code>reviewer check</code>)"
+		block := ruleDetails(byRule[rule], level)
+		if len(block) > budget {
+			left = append(left, rule)
+			continue
 		}
-		fmt.Fprintf(b, "<details><summary><code>%s</code>: %s</summary>\n\n", rule, title)
-		if why := fs[0].Why; why != "" {
-			fmt.Fprintf(b, "**Why:** %s\n\n", why)
-		}
-		if level == fullDetails || level == oneFix {
-			// One fix per distinct text, with the places it is for.
-			var order []string
-			where := map[string][]string{}
-			for _, f := range fs {
-				if f.Fix == "" {
-					continue
-				}
-				if _, ok := where[f.Fix]; !ok {
-					order = append(order, f.Fix)
-				}
-				where[f.Fix] = append(where[f.Fix], fmt.Sprintf("`%s:%d`", relPath(f.Path), f.Line))
-			}
-			for i, fix := range order {
-				if level == oneFix && i > 0 {
-					fmt.Fprintf(b, "The same fix, written for each statement, applies at %d more %s; `reviewer check` prints each.\n\n", len(order)-1, plural(len(order)-1, "place", "places"))
-					break
-				}
-				fmt.Fprintf(b, "**Fix** (%s): %s\n\n", strings.Join(where[fix], ", "), FencedSQL(fix))
-			}
-		}
-		if d := fs[0].DocsURL; d != "" {
-			fmt.Fprintf(b, "📖 %s\n\n", d)
-		}
-		b.WriteString("</details>\n\n")
+		b.WriteString(block)
+		budget -= len(block)
 	}
+	if len(left) > 0 {
+		fmt.Fprintf(b, "Why and how to fix %s: %s\n\n", countedList(left), leftOutLine)
+	}
+}
+
+func ruleDetails(fs []checks.Finding, level detailLevel) string {
+	var b strings.Builder
+	rule := fs[0].Rule
+	title := "why, and how to fix"
+	if level == whyOnly {
+		title = "why (the fix for each statement: <code>reviewer check</code>)"
+	}
+	fmt.Fprintf(&b, "<details><summary><code>%s</code>: %s</summary>\n\n", rule, title)
+	if why := fs[0].Why; why != "" {
+		fmt.Fprintf(&b, "**Why:** %s\n\n", why)
+	}
+	if level == fullDetails || level == oneFix {
+		// One fix per distinct text, with the places it is for.
+		var order []string
+		where := map[string][]string{}
+		for _, f := range fs {
+			if f.Fix == "" {
+				continue
+			}
+			if _, ok := where[f.Fix]; !ok {
+				order = append(order, f.Fix)
+			}
+			where[f.Fix] = append(where[f.Fix], fmt.Sprintf("`%s:%d`", relPath(f.Path), f.Line))
+		}
+		for i, fix := range order {
+			if level == oneFix && i > 0 {
+				fmt.Fprintf(&b, "The same fix, written for each statement, applies at %d more %s; `reviewer check` prints each.\n\n", len(order)-1, plural(len(order)-1, "place", "places"))
+				break
+			}
+			fmt.Fprintf(&b, "**Fix** (%s): %s\n\n", strings.Join(where[fix], ", "), FencedSQL(fix))
+		}
+	}
+	if d := fs[0].DocsURL; d != "" {
+		fmt.Fprintf(&b, "📖 %s\n\n", d)
+	}
+	b.WriteString("</details>\n\n")
+	return b.String()
 }
 
 // ThreadOptions control an inline thread's body.
