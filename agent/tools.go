@@ -149,6 +149,12 @@ type ToolRun struct {
 	Output     string  `json:"-"`
 }
 
+// Call runs one tool call as the agent's loop does (for callers that
+// drive tools themselves, and tests).
+func (tb *Toolbox) Call(ctx context.Context, tc *ToolCtx, call ToolCall) ToolRun {
+	return tb.call(ctx, tc, call)
+}
+
 // call runs one tool call: allow-list, argument validation, timeout,
 // output limit. The result text always goes back to the model; errors as
 // {"error": "..."}.

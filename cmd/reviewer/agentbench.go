@@ -44,7 +44,11 @@ func (b agentBench) StartBenchmark(ctx context.Context, in agent.BenchSpec) (str
 	}
 	w.Scale = in.Scale
 	w.Clients = []int{max(in.Clients, 1)}
-	w.Duration = loadtest.Duration(time.Duration(max(in.Seconds, 10)) * time.Second)
+	secs := in.Seconds
+	if secs <= 0 {
+		secs = 30
+	}
+	w.Duration = loadtest.Duration(time.Duration(secs) * time.Second)
 	id, err := b.s.bench.Start(ctx, spec, loadtest.Origin{RequestedBy: "agent"})
 	if err != nil {
 		return "", err
