@@ -60,6 +60,15 @@ func fixtureSettings(t *testing.T, fx Fixture) (Settings, sqlparse.Options, stri
 // rule under test, rendered one per line.
 func runFixture(t *testing.T, fx Fixture, ruleID, section string) []string {
 	t.Helper()
+	lines, _ := runFixtureFixes(t, fx, ruleID, section)
+	return lines
+}
+
+// runFixtureFixes is runFixture that also renders each finding's fix and
+// edit, for the optional "want-fix" section: fixtures that pin the fix text
+// a rule gives in a particular context.
+func runFixtureFixes(t *testing.T, fx Fixture, ruleID, section string) ([]string, []string) {
+	t.Helper()
 	s, o, path := fixtureSettings(t, fx)
 	s.Enabled = map[string]bool{ruleID: true} // a fixture tests its rule, also one that is off by default
 	name := section
@@ -74,24 +83,30 @@ func runFixture(t *testing.T, fx Fixture, ruleID, section string) []string {
 		files = []*sqlparse.File{sqlparse.ParseFile("setup.sql", []byte(setup), sqlparse.Options{Framework: sqlparse.FrameworkSQL}), f}
 	}
 	res := Run(files, s)
-	var out []string
+	var out, fixes []string
 	for _, fd := range res.Findings {
 		if fd.Rule != ruleID || fd.Path != f.Path {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s:%d:%d: %s [%s] %s", fd.Path, fd.Line, fd.Column, fd.Severity, fd.Rule, fd.Message))
+		fix := fmt.Sprintf("%s:%d: fix:\n%s", fd.Path, fd.Line, fd.Fix)
+		if fd.Edit != nil {
+			fix += fmt.Sprintf("\n%s:%d-%d: edit:\n%s", fd.Path, fd.Edit.StartLine, fd.Edit.EndLine, strings.TrimSuffix(fd.Edit.Text, "\n"))
+		}
+		fixes = append(fixes, fix)
 	}
-	return out
+	return out, fixes
 }
 
 func TestRuleFixtures(t *testing.T) {
 	for _, r := range All() {
 		for _, fx := range Fixtures(r.ID) {
 			t.Run(fx.Name, func(t *testing.T) {
-				var got []string
+				var got, gotFix []string
 				for _, sec := range fx.Order {
 					if strings.HasPrefix(sec, "bad") && strings.HasSuffix(sec, ".sql") {
-						got = append(got, runFixture(t, fx, r.ID, sec)...)
+						lines, fixes := runFixtureFixes(t, fx, r.ID, sec)
+						got, gotFix = append(got, lines...), append(gotFix, fixes...)
 					}
 				}
 				if len(got) == 0 {
@@ -106,11 +121,16 @@ func TestRuleFixtures(t *testing.T) {
 				}
 				want := strings.TrimSpace(fx.Sections["want"])
 				gotS := strings.Join(got, "\n")
+				wantFix, pinFix := fx.Sections["want-fix"]
+				gotFixS := strings.Join(gotFix, "\n\n")
 				if *update {
 					if _, ok := fx.Sections["want"]; !ok {
 						fx.Order = append(fx.Order, "want")
 					}
 					fx.Sections["want"] = gotS + "\n"
+					if pinFix {
+						fx.Sections["want-fix"] = gotFixS + "\n"
+					}
 					if err := os.WriteFile(filepath.Join("testdata", fx.Name+".txtar"), []byte(FormatTxtar(fx)), 0o644); err != nil {
 						t.Fatal(err)
 					}
@@ -118,6 +138,9 @@ func TestRuleFixtures(t *testing.T) {
 				}
 				if d := cmp.Diff(want, gotS); d != "" {
 					t.Errorf("findings differ from want (-want +got); run go test ./checks -update to accept:\n%s", d)
+				}
+				if d := cmp.Diff(strings.TrimSpace(wantFix), gotFixS); pinFix && d != "" {
+					t.Errorf("fixes differ from want-fix (-want +got); run go test ./checks -update to accept:\n%s", d)
 				}
 			})
 		}

@@ -168,6 +168,9 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Fin
 			}
 			sizeAware(out[before:], st, cat)
 		}
+		if len(out)-before > 1 {
+			out = append(out[:before], mergeSameRule(out[before:])...)
+		}
 		for i := before; i < len(out); i++ {
 			stmtFP = append(stmtFP, statementKey(st))
 		}
