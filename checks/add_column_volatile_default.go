@@ -142,13 +142,13 @@ var addColumnVolatileDefault = &Rule{
 			plain := columnWithoutDefault(cd)
 			add := &pg_query.AlterTableCmd{Subtype: pg_query.AlterTableType_AT_AddColumn, Def: &pg_query.Node{Node: &pg_query.Node_ColumnDef{ColumnDef: plain}}}
 			setDef := &pg_query.AlterTableCmd{Subtype: pg_query.AlterTableType_AT_ColumnDefault, Name: cd.Colname, Def: def}
-			key := "id"
+			key := batchKey(p, rv)
 			fix := "Add the column without a default (no rewrite), then give new rows the default:\n\n" +
 				Indent(alterSQL(rv, add)+"\n"+alterSQL(rv, setDef)) +
 				"\n\nThen fill the existing rows in batches, each batch in its own transaction, for example:\n\n" +
 				Indent(fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s IN (SELECT %s FROM %s WHERE %s IS NULL LIMIT 10000);",
 					RelName(rv), quoteIdent(cd.Colname), exprSQL(def), key, key, RelName(rv), quoteIdent(cd.Colname))) +
-				"\n\nrepeated until it updates no row (adjust the key column). If the column must be NOT NULL, add that afterwards " +
+				"\n\nrepeated until it updates no row. If the column must be NOT NULL, add that afterwards " +
 				"with a CHECK (… IS NOT NULL) NOT VALID constraint, VALIDATE it, then SET NOT NULL."
 			var msg string
 			if kind == "volatile" {

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
@@ -25,7 +26,7 @@ var addExclusionConstraint = &Rule{
 			name := constraintName(rv, ac.Con, "")
 			fix := "There is no online way to add an exclusion constraint. Run it in a maintenance window with a short lock_timeout " +
 				"so that it gives up instead of queueing in front of traffic:\n\n" +
-				Indent("SET lock_timeout = '5s';\n"+deparseNode(p.Node())) +
+				Indent(withTimeouts(p.Stmt.InTransaction, strings.TrimSuffix(deparseNode(p.Node()), ";")+";", lockTimeout5s)) +
 				"\n\nor create a new table that has the constraint, copy the rows over in batches, and swap the table names in one short transaction."
 			p.Report(fmt.Sprintf("EXCLUDE constraint %s on %s builds its index and checks every row under ACCESS EXCLUSIVE.", name, RelName(rv)), "", fix)
 		}

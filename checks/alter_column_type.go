@@ -188,6 +188,7 @@ func isSameColumn(e *pg_query.Node, col string, tn *pg_query.TypeName) bool {
 func typeChangeFix(p *Pass, rv *pg_query.RangeVar, col string, tn *pg_query.TypeName, using, oldCanon string) string {
 	table, q, newType := RelName(rv), quoteIdent(col), TypeSQL(tn)
 	newCol := quoteIdent(col + "_new")
+	key := batchKey(p, rv)
 	conv := q + "::" + newType
 	if using != "" {
 		conv = using
@@ -198,7 +199,7 @@ func typeChangeFix(p *Pass, rv *pg_query.RangeVar, col string, tn *pg_query.Type
 	case (oldCanon == "timestamp" && newCanon == "timestamptz") || (oldCanon == "timestamptz" && newCanon == "timestamp"):
 		if p.Settings.PGVersion.AtLeast(12, 0) {
 			b.WriteString("If the stored values are UTC, run the change with a UTC session time zone: on PostgreSQL 12+ it then needs no rewrite.\n\n")
-			b.WriteString(Indent(fmt.Sprintf("SET TimeZone = 'UTC';\nALTER TABLE %s ALTER COLUMN %s TYPE %s;", table, q, newType)))
+			b.WriteString(Indent(withTimeouts(p.Stmt.InTransaction, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s;", table, q, newType), timeout{"TimeZone", "'UTC'"})))
 			b.WriteString("\n\nOtherwise, move the data to a new column:\n\n")
 		} else {
 			b.WriteString("Move the data to a new column of the new type instead of rewriting the table under ACCESS EXCLUSIVE (from PostgreSQL 12 the change needs no rewrite when the session TimeZone is UTC):\n\n")
@@ -213,13 +214,13 @@ func typeChangeFix(p *Pass, rv *pg_query.RangeVar, col string, tn *pg_query.Type
 	b.WriteString(Indent(fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s;
 -- keep new writes in sync: a BEFORE INSERT OR UPDATE trigger setting NEW.%s := %s
 -- backfill in batches, each in its own transaction:
-UPDATE %s SET %s = %s WHERE %s IS NULL AND id IN (SELECT id FROM %s WHERE %s IS NULL LIMIT 10000);
--- then swap in one short transaction (with lock_timeout set):
-ALTER TABLE %s RENAME COLUMN %s TO %s;
-ALTER TABLE %s RENAME COLUMN %s TO %s;`,
+UPDATE %s SET %s = %s WHERE %s IN (SELECT %s FROM %s WHERE %s IS NULL LIMIT 10000);
+-- then swap in one short transaction:
+%s`,
 		table, newCol, newType, newCol, strings.ReplaceAll(conv, q, "NEW."+q),
-		table, newCol, conv, newCol, table, newCol,
-		table, q, quoteIdent(col+"_old"), table, newCol, q)))
+		table, newCol, conv, key, key, table, newCol,
+		inOneTransaction(p.Stmt.InTransaction, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;\nALTER TABLE %s RENAME COLUMN %s TO %s;",
+			table, q, quoteIdent(col+"_old"), table, newCol, q), lockTimeout2s))))
 	b.WriteString("\n\nRecreate indexes and constraints on the new column with CREATE INDEX CONCURRENTLY and NOT VALID + VALIDATE before the swap.")
 	return b.String()
 }

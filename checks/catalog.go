@@ -293,6 +293,17 @@ func (c *Catalog) apply(n *pg_query.Node) {
 		}
 	case *pg_query.Node_RenameStmt:
 		r := s.RenameStmt
+		if r.RenameType == pg_query.ObjectType_OBJECT_INDEX || r.RenameType == pg_query.ObjectType_OBJECT_TABLE {
+			// ALTER INDEX … RENAME, or ALTER TABLE … RENAME naming an index.
+			if it := c.IndexTable(rangeVarNames(r.Relation)); it != nil {
+				if ix := it.Indexes[strings.ToLower(r.Relation.Relname)]; ix != nil {
+					c.dropIndex(it, ix.Name)
+					ix.Name = r.Newname
+					c.putIndex(it, ix)
+				}
+				return
+			}
+		}
 		t := c.Table(r.Relation)
 		if t == nil {
 			return

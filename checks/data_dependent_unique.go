@@ -30,7 +30,7 @@ var dataDependentUnique = &Rule{
 				return
 			}
 			cols, ok := indexColumns(idx.IndexParams)
-			if ok && (cannotCollide(p, idx.Relation, cols, idx.NullsNotDistinct) || alreadyUnique(p, idx.Relation, cols)) {
+			if ok && (cannotCollide(p, idx.Relation, cols, idx.NullsNotDistinct) || alreadyUnique(p, idx.Relation, cols) || dedupedBefore(p, idx.Relation, cols)) {
 				return
 			}
 			name := idx.Idxname
@@ -66,7 +66,7 @@ var dataDependentUnique = &Rule{
 			for _, n := range k.Keys {
 				cols = append(cols, n.GetString_().GetSval())
 			}
-			if cannotCollide(p, rel, cols, k.NullsNotDistinct || kind == "PRIMARY KEY") || alreadyUnique(p, rel, cols) {
+			if cannotCollide(p, rel, cols, k.NullsNotDistinct || kind == "PRIMARY KEY") || alreadyUnique(p, rel, cols) || (kind == "UNIQUE" && dedupedBefore(p, rel, cols)) {
 				continue
 			}
 			name := k.Conname
@@ -363,4 +363,40 @@ func uniqueKeyTargets(f *sqlparse.File) []*pg_query.RangeVar {
 		}
 	}
 	return out
+}
+
+// dedupedBefore reports whether an earlier statement of the file deletes
+// duplicates of cols from the table: a DELETE on it that names every key
+// column and reads the table a second time (USING the table, or a
+// subquery over it, as in the usual "keep the row with the lowest id"
+// forms). After such a DELETE the build does not depend on what the rows
+// held before the migration.
+func dedupedBefore(p *Pass, rel *pg_query.RangeVar, cols []string) bool {
+	for _, st := range p.File.Statements {
+		if st.Index >= p.Stmt.Index {
+			break
+		}
+		if st.Part != p.Stmt.Part || st.Node == nil {
+			continue
+		}
+		del := st.Node.GetDeleteStmt()
+		if del == nil || del.Relation == nil || RelKey(del.Relation) != RelKey(rel) {
+			continue
+		}
+		names := nodeNames(st.Node)
+		all := true
+		for _, c := range cols {
+			all = all && names[strings.ToLower(c)]
+		}
+		again := 0
+		walkNodes(st.Node, func(n *pg_query.Node) {
+			if rv := n.GetRangeVar(); rv != nil && RelKey(rv) == RelKey(rel) {
+				again++
+			}
+		})
+		if all && again > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -32,8 +32,9 @@ var detachPartitionNonconcurrent = &Rule{
 					Indent(fmt.Sprintf("ALTER TABLE %s DETACH PARTITION %s CONCURRENTLY;", RelName(rv), RelName(pc.Name))) +
 					"\n\nIf it is interrupted, finish it with ALTER TABLE … DETACH PARTITION … FINALIZE."
 			} else {
-				fix = fmt.Sprintf("DETACH PARTITION CONCURRENTLY needs PostgreSQL 14 (target: %s). Set a short lock_timeout (for example SET lock_timeout = '3s') "+
-					"and retry, so the request gives up instead of queueing traffic behind it.", p.Settings.PGVersion)
+				fix = fmt.Sprintf("DETACH PARTITION CONCURRENTLY needs PostgreSQL 14 (target: %s). Set a short lock_timeout "+
+					"and retry when it fails, so the request gives up instead of queueing traffic behind it:\n\n%s", p.Settings.PGVersion,
+					Indent(withTimeouts(p.Stmt.InTransaction, stmtSQL(p), timeout{"lock_timeout", "'3s'"})))
 			}
 			p.Report(fmt.Sprintf("DETACH PARTITION %s from %s takes ACCESS EXCLUSIVE on %s: queued behind running queries, it blocks every read and write on the table.",
 				RelName(pc.Name), RelName(rv), RelName(rv)), "", fix)

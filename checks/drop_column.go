@@ -37,7 +37,7 @@ var dropColumn = &Rule{
 				"1. Deploy code that no longer reads or writes %[1]s.%[2]s (Rails: self.ignored_columns += [\"%[2]s\"]; Django: "+
 				"SeparateDatabaseAndState).\n2. Copy the data elsewhere if it may be needed again.\n3. In a later migration, with a bounded wait for the lock:\n\n%[3]s",
 				RelName(rel), c.Name,
-				Indent("SET lock_timeout = '2s';\n"+stmt))
+				Indent(withTimeouts(p.Stmt.InTransaction, stmt, lockTimeout2s)))
 			if c.Behavior == pg_query.DropBehavior_DROP_CASCADE {
 				fix += "\n\nWithout CASCADE, PostgreSQL refuses (2BP01) and lists what depends on the column; drop those explicitly, where the review sees them."
 			}

@@ -35,7 +35,7 @@ var dropTable = &Rule{
 		fix := fmt.Sprintf("1. Deploy code that no longer reads or writes %[1]s.\n2. Keep a copy if the data may be needed again "+
 			"(pg_dump --table=%[2]s, or rename it to %[3]s and drop it weeks later).\n3. Drop it in a later migration, with a bounded wait for the lock:\n\n%[4]s",
 			listNames(old), old[0], old[0]+"_deprecated",
-			Indent("SET lock_timeout = '2s';\nDROP TABLE "+strings.Join(old, ", ")+";"))
+			Indent(withTimeouts(p.Stmt.InTransaction, "DROP TABLE "+strings.Join(old, ", ")+";", lockTimeout2s)))
 		msg := fmt.Sprintf("Dropping %s %s deletes its data and breaks application code that still uses it.", pluralize(len(old), "table", "tables"), listNames(old))
 		if ds.Behavior == pg_query.DropBehavior_DROP_CASCADE {
 			msg = fmt.Sprintf("Dropping %s %s with CASCADE deletes its data, breaks application code that still uses it, and silently drops the views and foreign keys that depend on it.", pluralize(len(old), "table", "tables"), listNames(old))

@@ -44,6 +44,6 @@ var enumValueUsedInSameTx = &Rule{
 			return
 		}
 		p.Report(fmt.Sprintf("'%s' was added to enum %s in this same transaction: using it before COMMIT fails with SQLSTATE 55P04.", used, added[used]), "",
-			"Commit first. "+splitAdvice(p)+"\n\n"+Indent(strings.TrimSpace(p.Stmt.Text)+";"))
+			"Commit first. "+moveAdvice(p))
 	},
 }

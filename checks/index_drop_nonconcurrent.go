@@ -52,5 +52,8 @@ var indexDropNonconcurrent = &Rule{
 			fix += "\n\nCONCURRENTLY does not support CASCADE: drop the dependent objects first."
 		}
 		p.Report(fmt.Sprintf("DROP INDEX %s without CONCURRENTLY takes ACCESS EXCLUSIVE on the table: queued behind running queries, it blocks every read and write.", strings.Join(names, ", ")), "", fix)
+		if !p.Stmt.InTransaction && len(fixes) == len(ds.Objects) && ds.Behavior != pg_query.DropBehavior_DROP_CASCADE {
+			p.EditLast(strings.Join(fixes, "\n"))
+		}
 	},
 }

@@ -67,8 +67,12 @@ func blocksWrites(mode string) bool { return lockRank[mode] >= lockRank[Share] }
 // RelLock is a lock a statement takes on a relation.
 type RelLock struct {
 	Rel  *pg_query.RangeVar
-	Name string // as written, for messages
-	Mode string
+	Name string // as written, for messages ("index x" for an index)
+	// Table is the table whose queries the lock holds up: the relation
+	// itself, or the table of an index (queries on a table lock all its
+	// indexes while they are planned), for messages.
+	Table string
+	Mode  string
 }
 
 // StatementLocks returns the strongest table lock a statement takes on each
@@ -91,7 +95,13 @@ func StatementLocks(n *pg_query.Node, cat *Catalog, dml bool) []RelLock {
 				return
 			}
 		}
-		out = append(out, RelLock{Rel: rv, Name: RelName(rv), Mode: mode})
+		l := RelLock{Rel: rv, Name: RelName(rv), Table: RelName(rv), Mode: mode}
+		if t := cat.IndexTable(rangeVarNames(rv)); t != nil {
+			// ALTER INDEX, or ALTER TABLE naming an index: never call an
+			// index a table.
+			l.Name, l.Table = "index "+RelName(rv), t.Name
+		}
+		out = append(out, l)
 	}
 	switch s := n.Node.(type) {
 	case *pg_query.Node_AlterTableStmt:
@@ -197,7 +207,11 @@ func StatementLocks(n *pg_query.Node, cat *Catalog, dml bool) []RelLock {
 		add(s.CreateTrigStmt.Relation, ShareRowExclusive)
 	case *pg_query.Node_RenameStmt:
 		switch s.RenameStmt.RenameType {
-		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_COLUMN, pg_query.ObjectType_OBJECT_TABCONSTRAINT, pg_query.ObjectType_OBJECT_INDEX, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW:
+		case pg_query.ObjectType_OBJECT_INDEX:
+			// ALTER INDEX … RENAME takes SHARE UPDATE EXCLUSIVE since
+			// PostgreSQL 12 (RenameRelation in tablecmds.c).
+			add(s.RenameStmt.Relation, ShareUpdateExclusive)
+		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_COLUMN, pg_query.ObjectType_OBJECT_TABCONSTRAINT, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW:
 			add(s.RenameStmt.Relation, AccessExclusive)
 		}
 	case *pg_query.Node_CreatePolicyStmt:

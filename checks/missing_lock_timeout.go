@@ -25,16 +25,18 @@ var missingLockTimeout = &Rule{
 		if !ok {
 			return
 		}
-		set := "SET lock_timeout = '5s';"
-		where := "at the top of the file"
-		if p.Stmt.InTransaction {
-			set = "SET LOCAL lock_timeout = '5s';"
-			where = "at the top of the transaction"
+		how := "Add at the top of the transaction:\n\n" + Indent(withTimeouts(true, "", lockTimeout5s))
+		if !p.Stmt.InTransaction {
+			// SET LOCAL does nothing outside a transaction, and a plain SET
+			// stays on the runner's connection: set it around the statement.
+			how = "Set it for this statement and reset it after (the file runs without a transaction, so SET LOCAL would do nothing):\n\n" +
+				Indent(withTimeouts(false, stmtSQL(p), lockTimeout5s))
 		}
-		fix := fmt.Sprintf("Add %s:\n\n%s\n\nand retry the migration when it fails with SQLSTATE 55P03 (lock_not_available). "+
+		fix := fmt.Sprintf("%s\n\nand retry the migration when it fails with SQLSTATE 55P03 (lock_not_available). "+
 			"If the runner already sets lock_timeout for every migration (for example in the connection string), say so with "+
-			"assume_lock_timeout in .pgai.yml.", where, Indent(set))
+			"assume_lock_timeout in .pgai.yml.", how)
 		p.Report(fmt.Sprintf("No lock_timeout is set before this statement, which waits for %s on %s: while it waits behind a running query, every query on %s queues behind it.",
-			LockSQLName(l.Mode), l.Name, l.Name), "", fix)
+			LockSQLName(l.Mode), l.Name, l.Table), "", fix)
+		p.EditLast(withTimeouts(p.Stmt.InTransaction, stmtSQL(p), lockTimeout5s))
 	},
 }

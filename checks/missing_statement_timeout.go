@@ -29,16 +29,20 @@ var missingStatementTimeout = &Rule{
 		if !slow {
 			return
 		}
-		local := ""
+		var fix string
 		if p.Stmt.InTransaction {
-			local = "LOCAL "
+			set := withTimeouts(true, "", timeout{"statement_timeout", "'15min'"})
+			if pg17 {
+				set += "\nSET LOCAL transaction_timeout = '20min';  -- PostgreSQL 17+: bounds the whole transaction"
+			}
+			fix = "Bound the migration's running time at the top of the transaction (choose values that fit the table size):\n\n" + Indent(set)
+		} else {
+			fix = "Bound this statement's running time, and reset the setting after it (the file runs without a transaction, so SET LOCAL would do nothing; choose a value that fits the table size):\n\n" +
+				Indent(withTimeouts(false, stmtSQL(p), timeout{"statement_timeout", "'15min'"}))
 		}
-		set := fmt.Sprintf("SET %sstatement_timeout = '15min';", local)
-		if pg17 && p.Stmt.InTransaction {
-			set += fmt.Sprintf("\nSET %stransaction_timeout = '20min';  -- PostgreSQL 17+: bounds the whole transaction", local)
-		}
-		fix := "Bound the migration's running time at the top of the file (choose values that fit the table size):\n\n" + Indent(set) +
+		fix +=
 			"\n\nIf the runner sets it for every migration, say so with assume_statement_timeout in .pgai.yml."
 		p.Report(fmt.Sprintf("No statement_timeout is set before this %s, which takes time proportional to the table's size.", what), "", fix)
+		p.EditLast(withTimeouts(p.Stmt.InTransaction, stmtSQL(p), timeout{"statement_timeout", "'15min'"}))
 	},
 }

@@ -25,8 +25,8 @@ var renameSchema = &Rule{
 		old, nw := identSQL(rs.Subname), identSQL(rs.Newname)
 		fix := fmt.Sprintf("Move the objects instead, one table per migration, each leaving a view under the old name for old code:\n\n%s\n\n"+
 			"Update search_path settings (ALTER ROLE … SET search_path) and deploy code that uses %s, then drop the views and schema %s in a later migration.",
-			Indent(fmt.Sprintf("CREATE SCHEMA IF NOT EXISTS %[2]s;\nBEGIN;\nSET LOCAL lock_timeout = '2s';\nALTER TABLE %[1]s.<table> SET SCHEMA %[2]s;\n"+
-				"CREATE VIEW %[1]s.<table> AS SELECT * FROM %[2]s.<table>;\nCOMMIT;", old, nw)), rs.Newname, rs.Subname)
+			Indent("CREATE SCHEMA IF NOT EXISTS "+nw+";\n"+inOneTransaction(p.Stmt.InTransaction, fmt.Sprintf("ALTER TABLE %[1]s.<table> SET SCHEMA %[2]s;\n"+
+				"CREATE VIEW %[1]s.<table> AS SELECT * FROM %[2]s.<table>;", old, nw), lockTimeout2s)), rs.Newname, rs.Subname)
 		p.Report(fmt.Sprintf("Renaming schema %s to %s breaks every query and search_path that names %s.", rs.Subname, rs.Newname, rs.Subname), "", fix)
 	},
 }

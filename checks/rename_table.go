@@ -23,6 +23,9 @@ var renameTable = &Rule{
 		if rs == nil || rs.Relation == nil || p.State.IsNew(rs.Relation) {
 			return
 		}
+		if p.State.Catalog.IndexTable(rangeVarNames(rs.Relation)) != nil {
+			return // ALTER TABLE may rename an index: queries do not name indexes
+		}
 		kind := ""
 		switch rs.RenameType {
 		case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
@@ -44,8 +47,8 @@ var renameTable = &Rule{
 		if kind == "table" {
 			fix = fmt.Sprintf("Keep the old name working for the old application version, in one transaction:\n\n%s\n\n"+
 				"Deploy the code that uses %s, then drop the view in a later migration:\n\n%s",
-				Indent(fmt.Sprintf("BEGIN;\nSET LOCAL lock_timeout = '2s';\nALTER TABLE %s RENAME TO %s;\nCREATE VIEW %s AS SELECT * FROM %s;\nCOMMIT;",
-					relSQL(rs.Relation), identSQL(rs.Newname), relSQL(rs.Relation), relSQL(renamed))),
+				Indent(inOneTransaction(p.Stmt.InTransaction, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;\nCREATE VIEW %s AS SELECT * FROM %s;",
+					relSQL(rs.Relation), identSQL(rs.Newname), relSQL(rs.Relation), relSQL(renamed)), lockTimeout2s)),
 				RelName(renamed), Indent(fmt.Sprintf("DROP VIEW %s;", relSQL(rs.Relation))))
 		} else {
 			fix = fmt.Sprintf("Create the view under its new name next to the old one, deploy code that uses %s, then drop %s in a later migration.",

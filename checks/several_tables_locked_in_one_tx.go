@@ -35,7 +35,7 @@ var severalTablesLockedInOneTx = &Rule{
 			if !blocksWrites(l.Mode) {
 				continue
 			}
-			k := RelKey(l.Rel)
+			k := strings.ToLower(l.Table)
 			if _, ok := held[k]; !ok {
 				held[k] = fmt.Sprintf("%s on %s (line %d)", LockSQLName(l.Mode), l.Name, l.Line)
 				order = append(order, k)
@@ -45,7 +45,7 @@ var severalTablesLockedInOneTx = &Rule{
 			return
 		}
 		for _, l := range cur {
-			if _, ok := held[RelKey(l.Rel)]; ok {
+			if _, ok := held[strings.ToLower(l.Table)]; ok {
 				continue
 			}
 			var earlier []string
@@ -53,10 +53,10 @@ var severalTablesLockedInOneTx = &Rule{
 				earlier = append(earlier, held[k])
 			}
 			p.State.SetValue(key, true)
-			fix := "Give each table its own transaction. " + splitAdvice(p) + "\n\n" + Indent(strings.TrimSpace(p.Stmt.Text)+";") +
+			fix := "Give each table its own transaction. " + moveAdvice(p) +
 				"\n\nand set a lock_timeout so that a blocked lock request gives up instead of holding the other tables."
-			p.Report(fmt.Sprintf("This statement takes %s on %s while the same transaction still holds %s: both tables stay locked until commit.",
-				LockSQLName(l.Mode), l.Name, strings.Join(earlier, ", ")), "", fix)
+			p.Report(fmt.Sprintf("This statement takes %s on %s while the same transaction still holds %s: %s stay locked until commit.",
+				LockSQLName(l.Mode), l.Name, strings.Join(earlier, ", "), pluralize(len(earlier), "both tables", "all these tables")), "", fix)
 			return
 		}
 	},

@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
@@ -47,11 +46,10 @@ var statementAfterAccessExclusive = &Rule{
 			if n := countWork(sameTxLater(p)); n > 0 {
 				more = fmt.Sprintf(" (and %s after it)", plural(n, "more statement"))
 			}
-			fix := "End the transaction right after the statement that takes ACCESS EXCLUSIVE. " + splitAdvice(p) +
-				"\n\n" + Indent(strings.TrimSpace(p.Stmt.Text)+";") +
+			fix := "End the transaction right after the statement that takes ACCESS EXCLUSIVE. " + moveAdvice(p) +
 				"\n\nOr run this statement before the one that takes ACCESS EXCLUSIVE, while no strong lock is held."
 			p.Report(fmt.Sprintf("%s runs in the same transaction as the statement on line %d that took ACCESS EXCLUSIVE on %s: reads and writes on %s stay blocked until this%s finishes and the transaction commits.",
-				what, l.Line, l.Name, l.Name, more), "", fix)
+				what, l.Line, l.Name, l.Table, more), "", fix)
 			return
 		}
 	},
