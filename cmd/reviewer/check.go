@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gitlab.com/pgai/reviewer/checks"
@@ -73,6 +74,7 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		color                = fs.String("color", "auto", "colour text output: auto, always, never")
 		brief                = fs.Bool("brief", false, "text output: one line per finding")
 		verbose              = fs.Bool("v", false, "log progress to standard error")
+		diff                 = fs.Bool("diff", false, "print the fixes that replace a statement as a unified diff for `git apply` instead of a report")
 	)
 	fs.Var(&fmts, "format", "output `FORMAT[=FILE]`: text, json, codequality, junit, markdown; repeatable")
 	fs.Var(&vars, "var", "placeholder value `name=value` for ${name}, :name; repeatable")
@@ -186,6 +188,21 @@ func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return exitError
 		}
 		req.Experimenter = r
+	}
+	if *diff {
+		rep, err := review.Run(ctx, req)
+		if err != nil {
+			fmt.Fprintln(stderr, "reviewer check:", err)
+			return exitError
+		}
+		if err := writeDiff(stdout, stderr, rep.Findings); err != nil {
+			fmt.Fprintln(stderr, "reviewer check:", err)
+			return exitError
+		}
+		if rep.Summary.Blocking > 0 {
+			return exitBlocking
+		}
+		return exitOK
 	}
 	if len(outs) == 1 && outs[0].format == "text" && outs[0].file == "" && req.Experimenter == nil {
 		// The common terminal case: print each file's findings as soon as
@@ -312,4 +329,84 @@ func frameworkNames() string {
 		n = append(n, string(f))
 	}
 	return strings.Join(n, ", ")
+}
+
+// writeDiff prints the findings' edits as one unified diff, file by file
+// in the order the findings came, with paths relative to the repository
+// root (the directory holding .git) so that `git apply` takes it there;
+// outside a repository, relative to the working directory. When two edits
+// touch the same lines, the more severe wins and the other is counted on
+// stderr: apply, check again, and it shows.
+func writeDiff(stdout, stderr io.Writer, findings []checks.Finding) error {
+	var paths []string
+	byPath := map[string][]checks.Finding{}
+	for _, f := range findings {
+		if f.Edit == nil || f.Refuted {
+			continue
+		}
+		if _, ok := byPath[f.Path]; !ok {
+			paths = append(paths, f.Path)
+		}
+		byPath[f.Path] = append(byPath[f.Path], f)
+	}
+	n, skipped := 0, 0
+	bw := bufio.NewWriter(stdout)
+	for _, p := range paths {
+		fs := byPath[p]
+		sort.SliceStable(fs, func(i, j int) bool { return fs[i].Severity > fs[j].Severity })
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("diff: %w", err)
+		}
+		edits := make([]checks.Edit, len(fs))
+		for i, f := range fs {
+			edits[i] = *f.Edit
+		}
+		d, s := checks.UnifiedDiff(repoRelative(p), src, edits)
+		bw.WriteString(d)
+		skipped += s
+		n += len(edits) - s
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write diff: %w", err)
+	}
+	msg := fmt.Sprintf("reviewer check --diff: %d %s", n, pluralWord(n, "fix", "fixes"))
+	if skipped > 0 {
+		msg += fmt.Sprintf("; %d more on the same lines (apply this diff and run it again)", skipped)
+	}
+	fmt.Fprintln(stderr, msg)
+	return nil
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// repoRelative returns path relative to the root of the Git repository
+// that holds it, or to the working directory outside one, with slashes.
+func repoRelative(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			if rel, err := filepath.Rel(dir, abs); err == nil {
+				return filepath.ToSlash(rel)
+			}
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.ToSlash(path)
 }
