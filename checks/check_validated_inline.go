@@ -31,9 +31,9 @@ var checkValidatedInline = &Rule{
 				"\n\nNew and updated rows are checked from the first statement on; VALIDATE scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on."
 			p.Report(fmt.Sprintf("CHECK constraint %s on %s is validated inline: reads and writes on %s are blocked while every row is checked.",
 				c.Conname, RelName(rv), RelName(rv)), "", fix)
-			if _, cmds := p.AlterCmds(); len(cmds) == 1 && len(cons) == 1 && !p.Stmt.InTransaction {
-				// Each statement commits on its own: the pair is a drop-in.
-				p.EditLast(alterSQL(rv, addConstraintCmd(c)) + "\n" + alterSQL(rv, validateCmd(c.Conname)))
+			if _, cmds := p.AlterCmds(); len(cmds) == 1 && len(cons) == 1 {
+				// Where each statement commits on its own the pair is a drop-in.
+				p.EditLastAutocommit(alterSQL(rv, addConstraintCmd(c)) + "\n" + alterSQL(rv, validateCmd(c.Conname)))
 			}
 		}
 	},

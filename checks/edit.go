@@ -68,3 +68,49 @@ func statementEdit(f *sqlparse.File, st *sqlparse.Statement, sql string) *Edit {
 	endLine := bytes.Count(src[:lineEnd], []byte{'\n'}) + 1
 	return &Edit{StartLine: startLine, EndLine: endLine, Text: prefix + sql + suffix + "\n"}
 }
+
+// EditLastAutocommit is EditLast for a replacement whose statements must
+// run outside a transaction (CONCURRENTLY), each committing on its own
+// (ADD … NOT VALID, then VALIDATE): the file is parsed again with the edit
+// applied, and the edit is kept only when the migration tool runs every
+// new statement outside a transaction. A tool that sends a file as one
+// query string (golang-migrate, Prisma, dbmate without a transaction) runs
+// two statements as one implicit transaction, which would undo the split
+// and make CONCURRENTLY fail.
+func (p *Pass) EditLastAutocommit(sql string) {
+	if p.Stmt.InTransaction {
+		return
+	}
+	e := statementEdit(p.File, p.Stmt, sql)
+	if e == nil {
+		return
+	}
+	lines := strings.SplitAfter(string(p.File.Src), "\n")
+	if e.EndLine > len(lines) {
+		return
+	}
+	var b strings.Builder
+	for _, l := range lines[:e.StartLine-1] {
+		b.WriteString(l)
+	}
+	b.WriteString(e.Text)
+	for _, l := range lines[e.EndLine:] {
+		b.WriteString(l)
+	}
+	g := sqlparse.ParseFile(p.File.Path, []byte(b.String()), sqlparse.Options{Framework: p.File.Framework})
+	newEnd := e.StartLine + strings.Count(e.Text, "\n") - 1
+	n := 0
+	for _, st := range g.Statements {
+		if st.Part != sqlparse.PartUp || st.Start.Line < e.StartLine || st.Start.Line > newEnd {
+			continue
+		}
+		if st.InTransaction || st.Err != nil {
+			return
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	p.EditLast(sql)
+}

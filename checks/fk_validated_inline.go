@@ -55,9 +55,9 @@ var fkValidatedInline = &Rule{
 			cols := strings.Join(stringList(c.FkAttrs), ", ")
 			p.Report(fmt.Sprintf("Foreign key %s on %s (%s) → %s is validated inline: writes to %s and %s are blocked while %s is scanned.",
 				c.Conname, RelName(rv), cols, ref, RelName(rv), ref, RelName(rv)), "", fix)
-			if _, cmds := p.AlterCmds(); len(cmds) == 1 && len(cons) == 1 && !p.Stmt.InTransaction {
-				// Each statement commits on its own: the pair is a drop-in.
-				p.EditLast(pre + alterSQL(rv, addConstraintCmd(c)) + "\n" + alterSQL(rv, validateCmd(c.Conname)))
+			if _, cmds := p.AlterCmds(); len(cmds) == 1 && len(cons) == 1 {
+				// Where each statement commits on its own the pair is a drop-in.
+				p.EditLastAutocommit(pre + alterSQL(rv, addConstraintCmd(c)) + "\n" + alterSQL(rv, validateCmd(c.Conname)))
 			}
 		}
 	},

@@ -34,7 +34,7 @@ var indexCreateNonconcurrent = &Rule{
 			"\n\nCONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which lets reads and writes go on. If the build fails it leaves an INVALID index: drop it and retry."
 		p.Report(fmt.Sprintf("CREATE INDEX %s on existing table %s without CONCURRENTLY blocks writes to the table while the index is built.", name, RelName(s.Relation)), "", fix)
 		if !p.Stmt.InTransaction {
-			p.EditLast(safe)
+			p.EditLastAutocommit(safe)
 		}
 	},
 }

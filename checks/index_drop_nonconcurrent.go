@@ -53,7 +53,7 @@ var indexDropNonconcurrent = &Rule{
 		}
 		p.Report(fmt.Sprintf("DROP INDEX %s without CONCURRENTLY takes ACCESS EXCLUSIVE on the table: queued behind running queries, it blocks every read and write.", strings.Join(names, ", ")), "", fix)
 		if !p.Stmt.InTransaction && len(fixes) == len(ds.Objects) && ds.Behavior != pg_query.DropBehavior_DROP_CASCADE {
-			p.EditLast(strings.Join(fixes, "\n"))
+			p.EditLastAutocommit(strings.Join(fixes, "\n")) // CONCURRENTLY fails in a transaction
 		}
 	},
 }
