@@ -40,7 +40,7 @@ func BenchTools(b Benchmarker, reason string) (*Tool, *Tool) {
 		Description: "Start a pgbench benchmark in a dedicated environment (a clone, optionally after SQL that changes it) and return its id at once; " +
 			"then call run_db_experiment_wait with the id. Use for throughput/latency questions that one session cannot answer.",
 		Schema: `{"type":"object","additionalProperties":false,"properties":{
-"sql":{"type":"string","maxLength":20000,"description":"SQL applied to the clone before the benchmark"},
+"sql":{"type":"string","maxLength":20000,"description":"SQL applied before the benchmark; only where the environment is thrown away afterwards (the runner project), refused on a shared dedicated server"},
 "script":{"type":"string","maxLength":20000,"description":"custom pgbench script; empty = built-in TPC-B-like"},
 "clients":{"type":"integer","minimum":1,"maximum":64},
 "seconds":{"type":"integer","minimum":1,"maximum":600},

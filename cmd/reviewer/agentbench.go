@@ -17,6 +17,8 @@ import (
 // the reviewer, hence read at call time).
 type agentBench struct{ s *service }
 
+var errDedicatedSQL = errors.New("refused: SQL set-up steps and custom scripts run only in the benchmark runner project (bench_runner_project), whose PostgreSQL is thrown away after each run; on the shared dedicated server (bench_dsn) only the built-in workloads (tpcb-like, select-only) run")
+
 var errNoBench = errors.New("unavailable: no dedicated benchmark environment is configured on this reviewer (bench_dsn or bench_runner_project)")
 
 // StartBenchmark implements agent.Benchmarker.
@@ -28,6 +30,14 @@ func (b agentBench) StartBenchmark(ctx context.Context, in agent.BenchSpec) (str
 	if b.s.cfg.BenchRunnerProject != "" {
 		spec.Target.DSNEnv = loadtest.RunnerDSNVariable
 	} else {
+		// The server at bench_dsn outlives the benchmark: no tool may change
+		// anything outside a throwaway database, so the model's own SQL and
+		// scripts (which could write or drop anything) run only on the
+		// runner project's PostgreSQL, which each pipeline creates afresh.
+		// Built-in workloads write only pgbench's own tables.
+		if in.SQL != "" || in.Script != "" {
+			return "", errDedicatedSQL
+		}
 		spec.Target.DSN = b.s.cfg.BenchDSN.reveal()
 	}
 	if in.SQL != "" {

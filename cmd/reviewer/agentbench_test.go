@@ -67,6 +67,11 @@ func TestAgentBenchTools(t *testing.T) {
 	if r = call(agent.ToolBenchWait, `{"id":"nope"}`); !strings.Contains(r.Error, "want the number") {
 		t.Errorf("bad id: %q", r.Error)
 	}
+	for _, in := range []agent.BenchSpec{{SQL: "DROP TABLE pgbench_accounts"}, {Script: "DELETE FROM pgbench_history;"}} {
+		if _, err := (agentBench{s}).StartBenchmark(ctx, in); err == nil || !strings.HasPrefix(err.Error(), "refused:") {
+			t.Errorf("model SQL on bench_dsn %+v: %v", in, err)
+		}
+	}
 	none := &service{cfg: &serviceConfig{}}
 	if _, err := (agentBench{none}).StartBenchmark(ctx, agent.BenchSpec{}); err == nil || !strings.HasPrefix(err.Error(), "unavailable:") {
 		t.Errorf("no manager: %v", err)
