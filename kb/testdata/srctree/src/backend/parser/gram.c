@@ -1,0 +1,2 @@
+/* generated from gram.y */
+int yyparse(void) { return 0; }
