@@ -22,7 +22,8 @@ var charN = &Rule{
 		if len(cols) == 0 {
 			return
 		}
-		fix := textWithCheck(p, match, p.Rule().Fix)
+		fix, offer := textWithCheck(p, match, p.Rule().Fix)
 		p.Report(fmt.Sprintf("%s %s %s char(n), which pads values with spaces and compares them inconsistently; use text.", pluralize(len(cols), "Column", "Columns"), colNames(cols), pluralize(len(cols), "is", "are")), "", fix)
+		offer()
 	},
 }

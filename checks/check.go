@@ -284,6 +284,9 @@ type Pass struct {
 	alterRel  *pg_query.RangeVar
 	alterCmds []*pg_query.AlterTableCmd
 	alterDone bool
+	// columnOffers are the column rules' fixes on the statement that the
+	// runner combines (combineColumnFixes).
+	columnOffers []columnOffer
 }
 
 // reset points the pass at the next statement and forgets the caches of
@@ -292,6 +295,7 @@ func (p *Pass) reset(st *sqlparse.Statement) {
 	p.Stmt = st
 	p.cols, p.colsDone = nil, false
 	p.alterRel, p.alterCmds, p.alterDone = nil, nil, false
+	p.columnOffers = p.columnOffers[:0]
 }
 
 // AlterCmds is AlterCmds(p.Node()), computed once per statement: most

@@ -22,11 +22,20 @@ var jsonNotJsonb = &Rule{
 		if len(cols) == 0 {
 			return
 		}
-		safe := fixColumns(p, match, func(c colDef) { setColumnType(c.Col, builtinTypeName("jsonb")) })
+		var edits []columnEdit
+		for _, c := range cols {
+			edits = append(edits, columnEdit{col: c, typ: "jsonb"})
+		}
+		safe, text := columnFixSQL(p, edits, func() string {
+			return fixColumns(p, match, func(c colDef) { setColumnType(c.Col, builtinTypeName("jsonb")) })
+		})
 		fix := p.Rule().Fix
 		if safe != "" {
 			fix = "Use jsonb:\n\n" + Indent(safe) + "\n\nKeep json only when the exact input text (key order, duplicate keys) must be preserved."
 		}
 		p.Report(fmt.Sprintf("%s %s json, which has no equality operator and is re-parsed on every access; use jsonb.", pluralize(len(cols), "Column", "Columns"), colNames(cols)+" "+pluralize(len(cols), "is", "are")), "", fix)
+		if text {
+			p.offerColumnFix(safe, edits)
+		}
 	},
 }

@@ -166,6 +166,7 @@ func checkFile(f *sqlparse.File, rules []*Rule, s *Settings, cat *Catalog) []Fin
 				p.rule = r
 				r.Check(p)
 			}
+			combineColumnFixes(out, p.columnOffers, st, ign)
 			sizeAware(out[before:], st, cat)
 		}
 		if len(out)-before > 1 {

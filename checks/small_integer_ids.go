@@ -23,14 +23,27 @@ var smallIntegerIDs = &Rule{
 		match := func(c colDef) bool { return isSmallID(c) && !referencesSmallKey(p, c) }
 		if cols := matchingColumns(p, match); len(cols) > 0 {
 			identity := p.Settings.PGVersion.AtLeast(10, 0)
-			safe := fixColumns(p, match, func(c colDef) {
-				if !strings.Contains(columnBaseType(c.Col.TypeName), "serial") {
-					setColumnType(c.Col, builtinTypeName("int8"))
-				} else if identity {
-					makeIdentity(c.Col) // as serial-not-identity advises
-				} else {
-					setColumnType(c.Col, builtinTypeName("bigserial"))
+			var edits []columnEdit
+			for _, c := range cols {
+				typ := "bigint"
+				if strings.Contains(columnBaseType(c.Col.TypeName), "serial") {
+					typ = "bigserial"
+					if identity {
+						typ = "bigint GENERATED ALWAYS AS IDENTITY" // as serial-not-identity advises
+					}
 				}
+				edits = append(edits, columnEdit{col: c, typ: typ})
+			}
+			safe, text := columnFixSQL(p, edits, func() string {
+				return fixColumns(p, match, func(c colDef) {
+					if !strings.Contains(columnBaseType(c.Col.TypeName), "serial") {
+						setColumnType(c.Col, builtinTypeName("int8"))
+					} else if identity {
+						makeIdentity(c.Col) // as serial-not-identity advises
+					} else {
+						setColumnType(c.Col, builtinTypeName("bigserial"))
+					}
+				})
 			})
 			fix := p.Rule().Fix
 			if safe != "" {
@@ -45,6 +58,9 @@ var smallIntegerIDs = &Rule{
 				parts = append(parts, fmt.Sprintf("%s.%s (%s)", RelName(c.Table), c.Name, label))
 			}
 			p.Report(fmt.Sprintf("Id %s %s can run out of values; use bigint.", pluralize(len(cols), "column", "columns"), listNames(parts)), "", fix)
+			if text {
+				p.offerColumnFix(safe, edits)
+			}
 		}
 		narrowForeignKeys(p)
 	},

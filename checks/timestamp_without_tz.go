@@ -22,11 +22,20 @@ var timestampWithoutTZ = &Rule{
 		if len(cols) == 0 {
 			return
 		}
-		safe := fixColumns(p, match, func(c colDef) { setColumnType(c.Col, builtinTypeName("timestamptz", c.Col.TypeName.Typmods...)) })
+		var edits []columnEdit
+		for _, c := range cols {
+			edits = append(edits, columnEdit{col: c, typ: "timestamptz" + typmodSuffix(c)})
+		}
+		safe, text := columnFixSQL(p, edits, func() string {
+			return fixColumns(p, match, func(c colDef) { setColumnType(c.Col, builtinTypeName("timestamptz", c.Col.TypeName.Typmods...)) })
+		})
 		fix := p.Rule().Fix
 		if safe != "" {
 			fix = "Store instants with their offset resolved:\n\n" + Indent(safe)
 		}
 		p.Report(fmt.Sprintf("%s %s %s timestamp without time zone, which drops the UTC offset of the values written.", pluralize(len(cols), "Column", "Columns"), colNames(cols), pluralize(len(cols), "is", "are")), "", fix)
+		if text {
+			p.offerColumnFix(safe, edits)
+		}
 	},
 }

@@ -2,9 +2,12 @@ package checks
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"gitlab.com/pgai/reviewer/sqlparse"
 )
 
 var varcharLength = &Rule{
@@ -26,13 +29,14 @@ var varcharLength = &Rule{
 		if len(cols) == 0 {
 			return
 		}
-		fix := textWithCheck(p, match, p.Rule().Fix)
+		fix, offer := textWithCheck(p, match, p.Rule().Fix)
 		var parts []string
 		for _, c := range cols {
 			parts = append(parts, fmt.Sprintf("%s.%s (%s)", RelName(c.Table), c.Name, typeLabel(c.Col.TypeName)))
 		}
 		p.Report(fmt.Sprintf("%s %s %s a length limit in the type; text with a CHECK constraint is easier to change later.",
 			pluralize(len(cols), "Column", "Columns"), listNames(parts), pluralize(len(cols), "puts", "put")), "", fix)
+		offer()
 	},
 }
 
@@ -53,8 +57,11 @@ func widensVarchar(p *Pass, c colDef) bool {
 
 // textWithCheck builds the fix of char-n and varchar-length: the columns
 // become text, and their length limit a CHECK constraint — inline for a
-// new table, NOT VALID + VALIDATE for an existing one.
-func textWithCheck(p *Pass, match func(c colDef) bool, fallback string) string {
+// new table, NOT VALID + VALIDATE for an existing one. When the fix is
+// the CREATE TABLE's own text edited, offer reports it to the runner
+// (offerColumnFix) once the finding is reported.
+func textWithCheck(p *Pass, match func(c colDef) bool, fallback string) (fix string, offer func()) {
+	offer = func() {}
 	var extra []string
 	cols := matchingColumns(p, match)
 	for _, c := range cols {
@@ -70,6 +77,11 @@ func textWithCheck(p *Pass, match func(c colDef) bool, fallback string) string {
 	// The statement's own text with the types replaced, else the tree
 	// deparsed with the same change.
 	safe, ok := textTypeFix(p.Stmt, cols)
+	if ok && len(extra) == 0 && p.Stmt.Node.GetCreateStmt() != nil {
+		if edits, ok := textCheckEdits(p.Stmt, cols); ok {
+			offer = func() { p.offerColumnFix(safe, edits) }
+		}
+	}
 	if !ok {
 		safe = fixColumns(p, match, func(c colDef) {
 			limit := firstTypmod(c.Col.TypeName)
@@ -80,13 +92,36 @@ func textWithCheck(p *Pass, match func(c colDef) bool, fallback string) string {
 		})
 	}
 	if safe == "" {
-		return fallback
+		return fallback, offer
 	}
 	sql := safe
 	if len(extra) > 0 {
 		sql += "\n" + strings.Join(extra, "\n")
 	}
-	return "Use text and state the limit as a constraint:\n\n" + Indent(sql)
+	return "Use text and state the limit as a constraint:\n\n" + Indent(sql), offer
+}
+
+// textCheckEdits are textTypeFix's changes to CREATE TABLE columns as
+// column edits: the type becomes text, the limit a CHECK at the end of the
+// column's definition.
+func textCheckEdits(st *sqlparse.Statement, cols []colDef) ([]columnEdit, bool) {
+	sql, ok := stmtText(st)
+	if !ok {
+		return nil, false
+	}
+	var edits []columnEdit
+	for _, c := range cols {
+		e := columnEdit{col: c, typ: "text"}
+		if limit := firstTypmod(c.Col.TypeName); limit > 0 {
+			name, ok := columnNameAt(sql, st.SQLOffset(c.Col.Location))
+			if !ok {
+				return nil, false
+			}
+			e.suffix = " CHECK (char_length(" + name + ") <= " + strconv.FormatInt(limit, 10) + ")"
+		}
+		edits = append(edits, e)
+	}
+	return edits, true
 }
 
 // firstTypmod returns the first type modifier (the n of varchar(n)), or 0.
