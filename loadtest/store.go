@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gitlab.com/pgai/reviewer/internal/pgmigrate"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,55 +30,11 @@ var ErrNotFound = errors.New("loadtest: not found")
 // applied versions are recorded in loadtest_schema_migrations, each
 // migration runs in its own transaction, under an advisory lock.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+	sub, err := fs.Sub(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("loadtest migrations: %w", err)
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("loadtest migrate: acquire connection: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLock)); err != nil {
-		return fmt.Errorf("loadtest migrate: lock: %w", err)
-	}
-	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrationLock))
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS loadtest_schema_migrations (
-		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("loadtest migrate: create version table: %w", err)
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return fmt.Errorf("loadtest migration %s: name must start with a number and an underscore", e.Name())
-		}
-		var done bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM loadtest_schema_migrations WHERE version = $1)`, v).Scan(&done); err != nil {
-			return fmt.Errorf("loadtest migrate %s: %w", e.Name(), err)
-		}
-		if done {
-			continue
-		}
-		sql, err := migrationFS.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return fmt.Errorf("loadtest migration %s: %w", e.Name(), err)
-		}
-		err = pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO loadtest_schema_migrations (version, name) VALUES ($1, $2)`, v, e.Name())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("loadtest migrate %s: %w", e.Name(), err)
-		}
-	}
-	return nil
+	return pgmigrate.Apply(ctx, pool, pgmigrate.Set{Name: "loadtest", FS: sub, Table: "loadtest_schema_migrations", Lock: migrationLock})
 }
 
 // Store keeps runs, iterations and artifacts in the reviewer's database.

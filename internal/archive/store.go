@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gitlab.com/pgai/reviewer/internal/pgmigrate"
 	"io/fs"
 	"log/slog"
-	"sort"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -32,53 +31,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	sub, err := fs.Sub(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("archive migrations: %w", err)
 	}
-	sort.Strings(names)
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("archive migrate: connect: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrateLockKey)); err != nil {
-		return fmt.Errorf("archive migrate: lock: %w", err)
-	}
-	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrateLockKey))
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS pgai_archive_schema (
-		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return fmt.Errorf("archive migrate: %w", err)
-	}
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if err != nil {
-			return fmt.Errorf("archive migration %s: name must start with a number", base)
-		}
-		sql, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("archive migration %s: %w", base, err)
-		}
-		err = pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `INSERT INTO pgai_archive_schema (version, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, version, base)
-			if err != nil || tag.RowsAffected() == 0 {
-				return err
-			}
-			_, err = tx.Exec(ctx, string(sql))
-			if err == nil {
-				log.InfoContext(ctx, "applied archive migration", "name", base)
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("archive migration %s: %w", base, err)
-		}
-	}
-	return nil
+	return pgmigrate.Apply(ctx, pool, pgmigrate.Set{Name: "archive", FS: sub, Table: "pgai_archive_schema", Lock: migrateLockKey,
+		Applied: func(ctx context.Context, name string) {
+			log.InfoContext(ctx, "applied archive migration", "name", name)
+		}})
 }
 
 // Store keeps reviews and experiments in PostgreSQL. Migrate must have run.
