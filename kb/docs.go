@@ -56,6 +56,7 @@ func ParseDocsDir(dir string, opts DocsOptions) ([]Document, error) {
 	}
 	sort.Strings(names)
 	var docs []Document
+	inlinks := map[string]int{}
 	for _, path := range names {
 		page := filepath.Base(path)
 		if docsSkipPages[page] {
@@ -70,10 +71,35 @@ func ParseDocsDir(dir string, opts DocsOptions) ([]Document, error) {
 			return nil, err
 		}
 		if len(d.Chunks) > 0 {
+			for target := range docsLinks(page, b) {
+				inlinks[target]++
+			}
 			docs = append(docs, d)
 		}
 	}
+	for i := range docs {
+		docs[i].Inlinks = inlinks[strings.TrimPrefix(docs[i].URL, opts.BaseURL)]
+	}
 	return docs, nil
+}
+
+// docsNav are the navigation parts of a docs page: header, footer and
+// table of contents, whose links say where a page sits, not what it
+// refers to.
+var (
+	docsNav  = regexp.MustCompile(`(?s)<div class="(?:navheader|navfooter|toc)">.*?</div>`)
+	docsLink = regexp.MustCompile(`href="([a-z0-9_.-]+\.html)(?:#[^"]*)?"`)
+)
+
+// docsLinks is the set of other pages that a page's text links to.
+func docsLinks(page string, src []byte) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range docsLink.FindAllSubmatch(docsNav.ReplaceAll(src, nil), -1) {
+		if t := string(m[1]); t != page {
+			out[t] = true
+		}
+	}
+	return out
 }
 
 var docsTitleVersion = regexp.MustCompile(`PostgreSQL (\d+)(?:\.\d+)? Documentation`)
@@ -114,6 +140,8 @@ var docsBlockTags = map[string]bool{
 // header, docsCaption the caption line of a table, example or figure.
 var (
 	docsUpTitle = regexp.MustCompile(`<a accesskey="u" href="[^"]*" title="([^"]*)">Up</a>`)
+	docsPurpose = regexp.MustCompile(`(?s)<div class="refnamediv"><h2>.*?</h2><p>(.*?)</p></div>`)
+	docsTag     = regexp.MustCompile(`<[^>]*>`)
 	docsCaption = regexp.MustCompile(`^(?:Table|Example|Figure) [0-9A-Z]+(?:\.\d+)*\.\s+(.+)$`)
 	docsChapter = regexp.MustCompile(`^(?:Chapter|Part|Appendix) [0-9A-Z]+\.\s+`)
 )
@@ -237,11 +265,22 @@ func ParseDocsPage(page string, src []byte, opts DocsOptions) (Document, error) 
 			lead = append(lead, up)
 		}
 	}
+	// A reference page says what it is for in one line ("LOCK — lock a
+	// table"): every section of the page is headed by it, so that a
+	// question in those words ("lock a table explicitly") finds the page.
+	titled := p.title
+	if m := docsPurpose.FindSubmatch(src); m != nil {
+		purpose := collapseSpace(html.UnescapeString(docsTag.ReplaceAllString(string(m[1]), "")))
+		if purpose != "" && len(purpose) < 200 {
+			titled = purpose
+		}
+	}
 	for _, g := range groupBlocks(p.blocks) {
-		heading := g[0].heading
+		heading := slices.Clone(g[0].heading)
 		if len(heading) == 0 || !strings.EqualFold(heading[0], p.title) {
 			heading = append([]string{p.title}, heading...)
 		}
+		heading[0] = titled
 		heading = append(slices.Clone(lead), heading...)
 		// A table, example or figure is headed by its caption, so the
 		// conflict table is "… > Conflicting Lock Modes".

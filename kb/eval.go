@@ -85,8 +85,21 @@ type EvalReport struct {
 	AnchorMRR       float64 `json:"anchor_mrr"`
 	// Misses lists questions with no hit in the top 10.
 	Misses []string `json:"misses,omitempty"`
+	// Cases has each question's rank and what came first, in set order.
+	Cases []CaseResult `json:"cases,omitempty"`
 	// Slices has the page-level figures of each slice of the set.
 	Slices map[string]*SliceReport `json:"slices,omitempty"`
+}
+
+// CaseResult is how one question of an eval set fared.
+type CaseResult struct {
+	Question string `json:"question"`
+	Want     string `json:"want"`
+	Slice    string `json:"slice,omitempty"`
+	// Rank is the first result on the wanted page (1-10), 0 for a miss.
+	Rank int `json:"rank"`
+	// Top is the URL of the first result ("" when there was none).
+	Top string `json:"top,omitempty"`
 }
 
 // SliceReport holds the page-level figures of one slice of the eval set.
@@ -128,6 +141,11 @@ func (s *Store) Evaluate(ctx context.Context, cases []EvalCase, opts SearchOptio
 				anchorRank = i + 1
 			}
 		}
+		cr := CaseResult{Question: c.Question, Want: c.Want, Slice: c.Slice, Rank: pageRank}
+		if len(rs) > 0 {
+			cr.Top = rs[0].URL
+		}
+		rep.Cases = append(rep.Cases, cr)
 		sl := rep.Slices[c.Slice]
 		if sl == nil {
 			sl = &SliceReport{}

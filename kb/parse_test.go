@@ -40,10 +40,10 @@ func TestParseDocsDir(t *testing.T) {
 		url      string
 		contains string
 	}{
-		{"SQL Commands > ALTER TABLE > Description > SET/DROP NOT NULL", "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5", "scanning the entire table"},
+		{"SQL Commands > ALTER TABLE — change the definition of a table > Description > SET/DROP NOT NULL", "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5", "scanning the entire table"},
 		{"Server Configuration > Client Connection Defaults > Statement Behavior > lock_timeout (integer)", "https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT", "Abort any statement that waits longer"},
-		{"SQL Commands > CREATE INDEX > Parameters > CONCURRENTLY", "https://www.postgresql.org/docs/15/sql-createindex.html#id-1.9.3.69.6", "without taking any locks that prevent concurrent inserts"},
-		{"SQL Commands > ALTER TABLE", "https://www.postgresql.org/docs/15/sql-altertable.html", "change the definition of a table"},
+		{"SQL Commands > CREATE INDEX — define a new index > Parameters > CONCURRENTLY", "https://www.postgresql.org/docs/15/sql-createindex.html#id-1.9.3.69.6", "without taking any locks that prevent concurrent inserts"},
+		{"SQL Commands > ALTER TABLE — change the definition of a table", "https://www.postgresql.org/docs/15/sql-altertable.html", "change the definition of a table"},
 	}
 	for _, tc := range tests {
 		c := find(tc.heading)

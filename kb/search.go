@@ -125,6 +125,16 @@ var (
 		"implementation": true, "implemented": true, "implements": true, "defined": true, "definition": true,
 		"macro": true, "macros": true, "typedef": true, "enum": true, "readme": true, "header": true,
 	}
+	// authorityWeight and authorityScale: a docs page gains up to
+	// authorityWeight times its prior by how many other pages link to it,
+	// on a log scale reaching the full gain at authorityScale pages.
+	authorityWeight = 0.2
+	authorityScale  = 100.0
+	// samePage discounts the later sections of one page (see bm25).
+	samePage = 0.7
+	// kindWords name a kind in a query ("which rule flags …"): then that
+	// kind weighs like docs.
+	kindWords        = map[string]Kind{"rule": KindRules, "rules": KindRules, "lint": KindRules, "linter": KindRules}
 	codeIntentSource = 1.0
 	codeIntentDocs   = 0.8
 )
@@ -132,14 +142,43 @@ var (
 // ErrNoQuery is returned for a query with no searchable words.
 var ErrNoQuery = errors.New("query has no searchable words")
 
+// Searched tells what a search looked for.
+type Searched struct {
+	// Query is the query as searched: the one asked, with the corrections.
+	Query string `json:"query"`
+	// Corrections are misspelt words replaced by the knowledge base's
+	// closest word ("cancle" → "cancel").
+	Corrections []Suggestion `json:"corrections,omitempty"`
+	// Unknown are words of the query found nowhere in the knowledge base
+	// and not corrected (english stems).
+	Unknown []string `json:"unknown,omitempty"`
+}
+
 // Search finds the chunks that best answer a query: full-text top-k and
 // (when an embedder is configured and its model has embeddings) HNSW vector
-// top-k, fused by reciprocal rank fusion.
+// top-k, fused by reciprocal rank fusion. Misspelt words are corrected as
+// SearchExplained says.
 func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([]Result, error) {
+	rs, _, err := s.SearchExplained(ctx, query, opts)
+	return rs, err
+}
+
+// SearchExplained is Search, and tells what was searched. A word the
+// knowledge base holds nowhere (a typo: "cancle", "querry") is replaced by
+// its closest word there (see Suggest) when the query has other words the
+// knowledge base does hold; a query of unknown words alone finds nothing,
+// so that the caller can offer "did you mean" instead of guessing.
+func (s *Store) SearchExplained(ctx context.Context, query string, opts SearchOptions) ([]Result, Searched, error) {
 	query = strings.TrimSpace(query)
+	searched := Searched{Query: query}
 	if query == "" {
-		return nil, ErrNoQuery
+		return nil, searched, ErrNoQuery
 	}
+	rs, err := s.search(ctx, query, opts, &searched)
+	return rs, searched, err
+}
+
+func (s *Store) search(ctx context.Context, query string, opts SearchOptions, searched *Searched) ([]Result, error) {
 	if opts.Limit <= 0 {
 		opts.Limit = 10
 	}
@@ -169,6 +208,9 @@ func (s *Store) Search(ctx context.Context, query string, opts SearchOptions) ([
 		g.Go(func() error {
 			var err error
 			if terms, err = s.queryTerms(gctx, query, opts); err != nil {
+				return err
+			}
+			if terms, err = s.correct(gctx, query, terms, opts, searched); err != nil {
 				return err
 			}
 			ftHits, err = s.fullText(gctx, terms, opts, cand)
@@ -329,6 +371,8 @@ type queryTerms struct {
 	// codeIntent: the query asks for code (a function, a struct, where
 	// something is defined or implemented).
 	codeIntent bool
+	// namedKind is a kind the query names ("which rule …").
+	namedKind Kind
 }
 
 // kindList is one packed posting list of a filter group, and its kind.
@@ -353,9 +397,10 @@ func (q queryTerms) orQuery() string {
 }
 
 // identifierRE finds identifiers in a query: snake_case
-// (pg_stat_statements, lock_timeout) and CamelCase (LockAcquire,
-// heap_insert), which the identifier field holds as one lexeme.
-var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|\b[A-Z]?[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b`)
+// (pg_stat_statements, lock_timeout), CamelCase (LockAcquire,
+// heap_insert) and SQLSTATE codes (40P01, 57014), which the identifier
+// field holds as one lexeme.
+var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|\b[A-Z]?[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b|\b(?:[0-9][0-9A-Z]{4}|[A-Z][0-9][0-9A-Z]{3}|[A-Z]{2}[0-9][0-9A-Z]{2})\b`)
 
 // safeLexeme keeps lexemes that need no escaping inside tsquery quotes.
 var safeLexeme = regexp.MustCompile(`^[\p{L}\p{N}_.\-/]+$`)
@@ -372,6 +417,9 @@ func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions
 	for _, w := range strings.FieldsFunc(q.lower, func(r rune) bool { return !unicode.IsLetter(r) && r != '_' && r != '.' }) {
 		if codeWords[w] || strings.HasSuffix(w, ".c") || strings.HasSuffix(w, ".h") {
 			q.codeIntent = true
+		}
+		if k, ok := kindWords[w]; ok {
+			q.namedKind = k
 		}
 	}
 	var ids []string
@@ -647,13 +695,16 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	// 0.1 * sum(1/j^2, j = 1..tf) / (pi^2/6): the term frequency is read
 	// back from it (tsvectors keep at most 256 positions a lexeme), which
 	// is several times cheaper than unnesting the tsvector.
-	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id, c.heading, c.kind, c.tokens, c.pg_version,
-			(SELECT lower(split_part(s.title, ' ', 1)) FROM kb_sources s WHERE s.id = c.source_id),
+	// A section is a heading, or in the docs what a citation links to: a
+	// page's anchor (the terms of a definition list share their
+	// section's anchor).
+	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id, CASE WHEN c.kind = 'docs' AND strpos(c.url, '#') > 0 THEN c.url ELSE c.heading END, c.kind, c.tokens, c.pg_version,
+			lower(split_part(s.title, ' ', 1)), s.inlinks,
 			ARRAY(SELECT ts_rank(c.tsv_en, t) FROM unnest($2::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_head @@ t FROM unnest($3::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_simple @@ t FROM unnest($4::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_en @@ t FROM unnest($5::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i)
-		FROM kb_chunks c WHERE c.id = ANY($1)`, ids, terms, heads, idents, phrases)
+		FROM kb_chunks c JOIN kb_sources s ON s.id = c.source_id WHERE c.id = ANY($1)`, ids, terms, heads, idents, phrases)
 	if err != nil {
 		return nil, fmt.Errorf("search: bm25: %w", err)
 	}
@@ -673,6 +724,11 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	for _, t := range q.phrases {
 		best += t.idf * phraseWeight
 	}
+	// A word found nowhere is the rarest of all: no chunk matches it, so
+	// the match of every chunk is lower by its weight.
+	for range q.unknown {
+		best += math.Log(1+(q.total+0.5)/0.5) * (bm25K1 + 1)
+	}
 	if best <= 0 {
 		return nil, nil
 	}
@@ -687,11 +743,11 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	sections := map[string]*section{}
 	for rows.Next() {
 		var id, sourceID int64
-		var heading, kind, version, project string
-		var tokens int32
+		var secKey, kind, version, project string
+		var tokens, inlinks int32
 		var ranks []float32
 		var inHead, inIdent, inPhrase []bool
-		if err := rows.Scan(&id, &sourceID, &heading, &kind, &tokens, &version, &project, &ranks, &inHead, &inIdent, &inPhrase); err != nil {
+		if err := rows.Scan(&id, &sourceID, &secKey, &kind, &tokens, &version, &project, &inlinks, &ranks, &inHead, &inIdent, &inPhrase); err != nil {
 			return nil, fmt.Errorf("search: bm25: %w", err)
 		}
 		if len(ranks) != len(en) || len(inHead) != len(q.en) || len(inIdent) != len(q.simple) || len(inPhrase) != len(q.phrases) {
@@ -732,6 +788,9 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		if oneKind || codeQuery && Kind(kind) == KindSource {
 			prior = 1
 		}
+		if q.namedKind != "" && Kind(kind) == q.namedKind {
+			prior = 1
+		}
 		if !oneKind && q.codeIntent {
 			// "which function…", "where is … defined": code first.
 			switch Kind(kind) {
@@ -744,8 +803,12 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		if version == "" && (Kind(kind) == KindDocs || Kind(kind) == KindSource) && !strings.Contains(q.lower, project) {
 			prior *= relatedProject
 		}
+		if Kind(kind) == KindDocs && inlinks > 0 {
+			// The reference page of a topic, that many pages link to.
+			prior *= 1 + authorityWeight*min(1, math.Log1p(float64(inlinks))/math.Log1p(authorityScale))
+		}
 		adj := match * prior
-		key := fmt.Sprintf("%d\x00%s", sourceID, heading)
+		key := fmt.Sprintf("%d\x00%s", sourceID, secKey)
 		sec := sections[key]
 		switch {
 		case sec == nil:
@@ -761,7 +824,7 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		return nil, fmt.Errorf("search: bm25: %w", err)
 	}
 	type ranked struct {
-		id           int64
+		id, sourceID int64
 		final, match float64
 	}
 	// The two best sections of each page, for page-level evidence.
@@ -787,7 +850,7 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		if sec.score >= p.first {
 			other = p.second
 		}
-		out = append(out, ranked{sec.id, sec.score + sectionEvidence*sec.next + pageEvidence*other, min(1, sec.bestByChunk)})
+		out = append(out, ranked{sec.id, sec.sourceID, sec.score + sectionEvidence*sec.next + pageEvidence*other, min(1, sec.bestByChunk)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].final != out[j].final {
@@ -795,6 +858,15 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		}
 		return out[i].id < out[j].id
 	})
+	// The second section of a page counts samePage times its score, the
+	// third samePage², and so on: one page does not fill the top of the
+	// list when other pages answer too.
+	perPageSeen := map[int64]int{}
+	for i := range out {
+		out[i].final *= math.Pow(samePage, float64(perPageSeen[out[i].sourceID]))
+		perPageSeen[out[i].sourceID]++
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].final > out[j].final })
 	hits := make([]ftHit, 0, min(limit, len(out)))
 	for _, r := range out[:min(limit, len(out))] {
 		hits = append(hits, ftHit{r.id, r.match, r.final})
@@ -933,4 +1005,37 @@ func (s *Store) details(ctx context.Context, ids []int64, orQuery string) (map[i
 		return nil, fmt.Errorf("search: load results: %w", err)
 	}
 	return out, nil
+}
+
+// rankingParams are the ranking parameters SetRankingParam may change.
+var rankingParams = map[string]*float64{
+	"headingBoost": &headingBoost, "identifierWeight": &identifierWeight, "phraseWeight": &phraseWeight,
+	"commonTermDF": &commonTermDF, "bm25K1": &bm25K1, "bm25B": &bm25B,
+	"sectionEvidence": &sectionEvidence, "pageEvidence": &pageEvidence, "relatedProject": &relatedProject,
+	"codeIntentSource": &codeIntentSource, "codeIntentDocs": &codeIntentDocs,
+	"authorityWeight": &authorityWeight, "authorityScale": &authorityScale, "samePage": &samePage,
+}
+
+// SetRankingParam sets a ranking parameter ("pageEvidence", or a kind's
+// prior as "prior.source") for the whole process: `kb eval --param`
+// measures a change before it is made the default. Not safe while
+// searches run.
+func SetRankingParam(name string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("ranking parameter %s: %v is not a finite number, 0 or more", name, v)
+	}
+	if k, ok := strings.CutPrefix(name, "prior."); ok {
+		if _, err := ParseKind(k); err != nil {
+			return fmt.Errorf("ranking parameter %s: %w", name, err)
+		}
+		kindPrior[Kind(k)] = v
+		return nil
+	}
+	p, ok := rankingParams[name]
+	if !ok {
+		names := slices.Sorted(maps.Keys(rankingParams))
+		return fmt.Errorf("unknown ranking parameter %q (known: %s, prior.<kind>)", name, strings.Join(names, ", "))
+	}
+	*p = v
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,7 +87,10 @@ type Document struct {
 	Trust      Trust
 	PGVersion  string
 	Permission string
-	Chunks     []Chunk
+	// Inlinks is how many other pages of the same docs link to this one
+	// (navigation and tables of contents not counted): a ranking prior.
+	Inlinks int
+	Chunks  []Chunk
 }
 
 // Chunk is a piece of a document small enough to embed and cite.
@@ -114,6 +118,7 @@ func (d *Document) hash() string {
 	w(d.Trust.String())
 	w(d.PGVersion)
 	w(d.Permission)
+	w(strconv.Itoa(d.Inlinks))
 	for _, c := range d.Chunks {
 		w(strings.Join(c.Heading, "\x01"))
 		w(c.URL)
@@ -328,14 +333,14 @@ func (s *Store) replace(ctx context.Context, collection string, d *Document, has
 	}
 	var id int64
 	err = tx.QueryRow(ctx, `
-		INSERT INTO kb_sources (key, collection, kind, title, url, author, trust, pg_version, permission, content_hash, fetched_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+		INSERT INTO kb_sources (key, collection, kind, title, url, author, trust, pg_version, permission, content_hash, inlinks, fetched_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
 		ON CONFLICT (key) DO UPDATE SET collection = EXCLUDED.collection, kind = EXCLUDED.kind,
 			title = EXCLUDED.title, url = EXCLUDED.url, author = EXCLUDED.author, trust = EXCLUDED.trust,
 			pg_version = EXCLUDED.pg_version, permission = EXCLUDED.permission,
-			content_hash = EXCLUDED.content_hash, fetched_at = now()
+			content_hash = EXCLUDED.content_hash, inlinks = EXCLUDED.inlinks, fetched_at = now()
 		RETURNING id`,
-		d.Key, collection, string(d.Kind), d.Title, d.URL, d.Author, int16(d.Trust), d.PGVersion, d.Permission, hash).Scan(&id)
+		d.Key, collection, string(d.Kind), d.Title, d.URL, d.Author, int16(d.Trust), d.PGVersion, d.Permission, hash, d.Inlinks).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("upsert source: %w", err)
 	}

@@ -178,11 +178,11 @@ func TestSearchFullText(t *testing.T) {
 		url     string
 	}{
 		{"why does SET NOT NULL scan the whole table", SearchOptions{},
-			"SQL Commands > ALTER TABLE > Description > SET/DROP NOT NULL", "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5"},
+			"SQL Commands > ALTER TABLE — change the definition of a table > Description > SET/DROP NOT NULL", "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5"},
 		{"lock_timeout", SearchOptions{},
 			"Server Configuration > Client Connection Defaults > Statement Behavior > lock_timeout (integer)", "https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT"},
 		{"build an index concurrently without locking out writes", SearchOptions{},
-			"SQL Commands > CREATE INDEX > Parameters > Building Indexes Concurrently", "https://www.postgresql.org/docs/15/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"},
+			"SQL Commands > CREATE INDEX — define a new index > Parameters > Building Indexes Concurrently", "https://www.postgresql.org/docs/15/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"},
 		{"pg_locks view columns", SearchOptions{Version: "15", MinTrust: TrustHigh, Kinds: []Kind{KindDocs}},
 			"System Views > pg_locks > pg_locks Columns", "https://www.postgresql.org/docs/15/view-pg-locks.html#id-1.10.5.16.6"},
 		{"lock_timeout", SearchOptions{Kinds: []Kind{KindSource}}, "", ""},
@@ -308,7 +308,7 @@ func TestEmbedResumesAndHybridSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) == 0 || rs[0].Heading != "SQL Commands > ALTER TABLE > Description > SET/DROP NOT NULL" {
+	if len(rs) == 0 || rs[0].Heading != "SQL Commands > ALTER TABLE — change the definition of a table > Description > SET/DROP NOT NULL" {
 		t.Fatalf("hybrid: first result %+v", rs)
 	}
 	vec := 0

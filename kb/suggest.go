@@ -3,7 +3,11 @@ package kb
 import (
 	"context"
 	"fmt"
+	"math"
+	"regexp"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Suggestion is a close word of the knowledge base for a query word it
@@ -14,11 +18,13 @@ type Suggestion struct {
 }
 
 // Suggest finds, for each word of the query that the knowledge base does
-// not hold, the closest word it does hold by trigram similarity (pg_trgm),
-// for a "did you mean". Words are compared as the identifier field stores
-// them (lower case, underscores removed). Only words starting with the
-// same letter are compared: that keeps the scan to a slice of the
-// vocabulary, and typos rarely hit the first letter.
+// not hold, the closest word it does hold, for a "did you mean": among the
+// words most alike by trigram similarity (pg_trgm), the nearest by edit
+// distance (a swap of two letters counts one edit, as in "explian"), then
+// by suggestWeight. Words are compared as the identifier field stores them
+// (lower case, underscores removed). Only words starting with the same
+// letter are compared: that keeps the scan to a slice of the vocabulary,
+// and typos rarely hit the first letter.
 func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH w AS (
@@ -28,30 +34,86 @@ func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error)
 				AND NOT EXISTS (SELECT 1 FROM kb_lexemes l WHERE l.config = 'simple' AND l.lexeme = t.lexeme)
 				AND NOT EXISTS (SELECT 1 FROM kb_lexemes l WHERE l.config = 'english' AND l.lexeme = ANY(tsvector_to_array(to_tsvector('english', t.lexeme))))
 				AND to_tsvector('english', t.lexeme) <> ''::tsvector)
-		SELECT w.word, s.lexeme
+		SELECT w.word, s.lexeme, s.ndoc, s.sim
 		FROM w CROSS JOIN LATERAL (
-			SELECT l.lexeme FROM kb_lexemes l
+			SELECT l.lexeme, l.ndoc, similarity(l.lexeme, w.word) AS sim FROM kb_lexemes l
 			WHERE l.config = 'simple' AND l.lexeme >= left(w.word, 1) AND l.lexeme < chr(ascii(w.word) + 1)
 				AND l.ndoc >= 2 AND l.lexeme % w.word
 			ORDER BY similarity(l.lexeme, w.word) DESC, l.ndoc DESC, l.lexeme
-			LIMIT 1) s
+			LIMIT 20) s
 		ORDER BY position(w.word IN lower(translate($1, '_', '')))`, query)
 	if err != nil {
 		return nil, fmt.Errorf("suggest: %w", err)
 	}
 	defer rows.Close()
-	var out []Suggestion
+	type cand struct {
+		word       string
+		ndoc       float64
+		sim        float32
+		dist       int
+		firstOrder int
+	}
+	best := map[string]cand{}
+	var order []string
 	for rows.Next() {
-		var sg Suggestion
-		if err := rows.Scan(&sg.Word, &sg.Instead); err != nil {
+		var word string
+		var c cand
+		if err := rows.Scan(&word, &c.word, &c.ndoc, &c.sim); err != nil {
 			return nil, fmt.Errorf("suggest: %w", err)
 		}
-		out = append(out, sg)
+		c.dist = editDistance(word, c.word)
+		b, ok := best[word]
+		if !ok {
+			order = append(order, word)
+		}
+		if !ok || c.dist < b.dist || c.dist == b.dist && suggestWeight(c.sim, c.ndoc) > suggestWeight(b.sim, b.ndoc) {
+			best[word] = c
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("suggest: %w", err)
 	}
+	out := make([]Suggestion, 0, len(order))
+	for _, w := range order {
+		out = append(out, Suggestion{Word: w, Instead: best[w].word})
+	}
 	return out, nil
+}
+
+// suggestWeight ranks candidates at the same edit distance: the more alike
+// (trigram similarity), and the more common in the knowledge base
+// ("transactions" over "translations" for "transcations", "freeze" over
+// "free" for "freze").
+func suggestWeight(sim float32, ndoc float64) float64 {
+	return float64(sim) + 0.1*math.Log10(ndoc+1)
+}
+
+// editDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of two adjacent letters
+// each count one.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	prev2 := make([]int, len(y)+1)
+	prev := make([]int, len(y)+1)
+	cur := make([]int, len(y)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		cur[0] = i
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(y)]
 }
 
 // Versions lists the PostgreSQL major versions the knowledge base holds
@@ -81,4 +143,61 @@ func SuggestionText(sg []Suggestion) string {
 		parts[i] = fmt.Sprintf("%q → %q", s.Word, s.Instead)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// correct replaces the words of query that the knowledge base does not
+// hold by their closest words (Suggest) when the query also has words it
+// does hold, and reads the terms of the corrected query. The words left
+// unknown are recorded in searched.
+func (s *Store) correct(ctx context.Context, query string, q queryTerms, opts SearchOptions, searched *Searched) (queryTerms, error) {
+	if len(q.unknown) == 0 {
+		return q, nil
+	}
+	if len(q.en) == 0 && len(q.simple) == 0 {
+		return q, nil // nothing known: "no results", and the caller's "did you mean"
+	}
+	sg, err := s.Suggest(ctx, query)
+	if err != nil {
+		return q, err
+	}
+	if len(sg) == 0 {
+		searched.Unknown, err = s.unknownWords(ctx, query, q.unknown)
+		return q, err
+	}
+	fixed := query
+	for _, c := range sg {
+		re, err := regexp.Compile(`(?i)\b` + regexp.QuoteMeta(c.Word) + `\b`)
+		if err != nil {
+			continue
+		}
+		fixed = re.ReplaceAllLiteralString(fixed, c.Instead)
+	}
+	if fixed == query {
+		return q, nil
+	}
+	fq, err := s.queryTerms(ctx, fixed, opts)
+	if err != nil {
+		return q, err
+	}
+	searched.Query, searched.Corrections = fixed, sg
+	if len(fq.unknown) > 0 {
+		if searched.Unknown, err = s.unknownWords(ctx, fixed, fq.unknown); err != nil {
+			return fq, err
+		}
+	}
+	return fq, nil
+}
+
+// unknownWords maps english stems back to the words of the query.
+func (s *Store) unknownWords(ctx context.Context, query string, stems []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (lower(token)) lower(token) FROM ts_debug('english', $1)
+		WHERE lexemes && $2::text[] ORDER BY lower(token)`, query, stems)
+	if err != nil {
+		return nil, fmt.Errorf("search: unknown words: %w", err)
+	}
+	words, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("search: unknown words: %w", err)
+	}
+	return words, nil
 }

@@ -426,7 +426,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 	}
-	rs, err := store.Search(ctx, query, opts)
+	rs, searched, err := store.SearchExplained(ctx, query, opts)
 	if err != nil {
 		return err
 	}
@@ -445,6 +445,9 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(sugg) > 0 {
 			fmt.Fprintf(stderr, "no results; did you mean %s?\n", kb.SuggestionText(sugg))
 		}
+		if len(searched.Corrections) > 0 {
+			fmt.Fprintf(stderr, "searched for %q (corrected %s)\n", searched.Query, kb.SuggestionText(searched.Corrections))
+		}
 		return enc.Encode(rs)
 	}
 	if len(rs) == 0 {
@@ -454,11 +457,29 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	}
+	if len(searched.Corrections) > 0 {
+		fmt.Fprintf(stdout, "searched for: %s (corrected %s)\n", searched.Query, kb.SuggestionText(searched.Corrections))
+	}
+	if len(searched.Unknown) > 0 {
+		fmt.Fprintf(stdout, "not found anywhere in the knowledge base: %s\n", quotedList(searched.Unknown))
+	}
+	if len(searched.Corrections) > 0 || len(searched.Unknown) > 0 {
+		fmt.Fprintln(stdout)
+	}
 	for i, r := range rs {
 		fmt.Fprintf(stdout, "%d. %s\n   %s\n   %s\n   %s\n\n", i+1, r.Heading, r.URL, resultLine(r),
 			strings.ReplaceAll(r.Snippet, "\n", " "))
 	}
 	return nil
+}
+
+// quotedList renders words as "a", "b".
+func quotedList(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = strconv.Quote(w)
+	}
+	return strings.Join(q, ", ")
 }
 
 // resultLine is what a reader weighs a result by: kind, trust, version,
@@ -536,6 +557,12 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	asJSON := fs.Bool("json", false, "print as JSON")
 	set := fs.String("set", "", "eval set (JSON lines of {question, want, slice}); default: the built-in PostgreSQL 15 set")
 	showMisses := fs.Bool("misses", false, "list the questions missed in the top 10")
+	showRanks := fs.Bool("ranks", false, "list every question with the rank of its answer (0: not in the top 10) and the first result")
+	var params []string
+	fs.Func("param", "set a ranking parameter for this run, NAME=VALUE (repeatable; measures a change before it becomes the default)", func(v string) error {
+		params = append(params, v)
+		return nil
+	})
 	weightList := fs.String("vector-weights", "1", "comma-separated fusion weights of the vector side: one hybrid row each")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -543,6 +570,16 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	weights, err := parseWeights(*weightList)
 	if err != nil {
 		return err
+	}
+	for _, p := range params {
+		name, val, ok := strings.Cut(p, "=")
+		f, err := strconv.ParseFloat(val, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("--param %q: want NAME=NUMBER", p)
+		}
+		if err := kb.SetRankingParam(name, f); err != nil {
+			return fmt.Errorf("--param: %w", err)
+		}
 	}
 	cases, err := kb.DefaultEvalSet()
 	if *set != "" {
@@ -638,6 +675,14 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			for _, q := range r.Misses {
 				fmt.Fprintf(stdout, "miss (%s): %s\n", mode, q)
+			}
+		}
+	}
+	if *showRanks {
+		for _, r := range reps {
+			fmt.Fprintf(stdout, "\nranks (%s): rank, slice, question, wanted page, first result\n", r.Mode)
+			for _, c := range r.Cases {
+				fmt.Fprintf(stdout, "%2d  %-9s  %s  want %s  first %s\n", c.Rank, c.Slice, c.Question, c.Want, c.Top)
 			}
 		}
 	}
