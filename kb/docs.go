@@ -276,6 +276,10 @@ func ParseDocsPage(page string, src []byte, opts DocsOptions) (Document, error) 
 		}
 	}
 	for _, g := range groupBlocks(p.blocks) {
+		// A reference page's "See Also" is a list of other pages' names.
+		if h := g[0].heading; len(h) > 0 && h[len(h)-1] == "See Also" {
+			continue
+		}
 		heading := slices.Clone(g[0].heading)
 		if len(heading) == 0 || !strings.EqualFold(heading[0], p.title) {
 			heading = append([]string{p.title}, heading...)
@@ -283,10 +287,16 @@ func ParseDocsPage(page string, src []byte, opts DocsOptions) (Document, error) 
 		heading[0] = titled
 		heading = append(slices.Clone(lead), heading...)
 		// A table, example or figure is headed by its caption, so the
-		// conflict table is "… > Conflicting Lock Modes".
+		// conflict table is "… > Conflicting Lock Modes". A table is cut
+		// into chunks of a few rows: a row (an error code, a view's
+		// column) is found, and shown, by itself.
+		maxWords := maxChunkWords
 		if first, _, _ := strings.Cut(g[0].text, "\n"); len(g) > 0 {
 			if m := docsCaption.FindStringSubmatch(first); m != nil {
 				heading = append(slices.Clone(heading), m[1])
+				if strings.HasPrefix(first, "Table ") {
+					maxWords = maxTableChunkWords
+				}
 			}
 		}
 		url := pageURL
@@ -297,7 +307,7 @@ func ParseDocsPage(page string, src []byte, opts DocsOptions) (Document, error) 
 		for i, b := range g {
 			texts[i] = b.text
 		}
-		for _, text := range packText(texts, maxChunkWords) {
+		for _, text := range packText(texts, maxWords) {
 			d.Chunks = append(d.Chunks, Chunk{Heading: heading, URL: url, Text: text})
 		}
 	}
@@ -330,7 +340,9 @@ func (p *docsParser) start(t xml.StartElement) {
 	class := attr(t, "class")
 	id := attr(t, "id")
 	e := docsElem{tag: tag, id: id}
-	if p.skip > 0 || tag == "head" || (tag == "div" && docsSkipClasses[class]) {
+	// PostgreSQL 17's docs follow each heading and term with a "#" link
+	// to its own anchor (class id_link): not text.
+	if p.skip > 0 || tag == "head" || (tag == "div" && docsSkipClasses[class]) || (tag == "a" && class == "id_link") {
 		e.skip = true
 		p.skip++
 		p.stack = append(p.stack, e)
@@ -495,6 +507,9 @@ func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " "
 
 // maxChunkWords bounds chunks (about 400 tokens of technical English).
 const maxChunkWords = 300
+
+// maxTableChunkWords bounds the chunks of a table.
+const maxTableChunkWords = 80
 
 // packText joins blocks into chunks of at most maxWords words, splitting at
 // block boundaries, and inside an oversized block at line breaks or words.

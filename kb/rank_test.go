@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -43,7 +44,14 @@ func TestSearchCorrectsMisspeltWords(t *testing.T) {
 	ingest(t, s, testDocs(t))
 	ctx := t.Context()
 
-	rs, searched, err := s.SearchExplained(ctx, "abort a statment that takes too long, statment timout", SearchOptions{})
+	// Parts of identifiers too.
+	rs, searched, err := s.SearchExplained(ctx, "lock_timout", SearchOptions{})
+	if err != nil || searched.Query != "lock_timeout" || len(rs) == 0 ||
+		rs[0].URL != "https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT" {
+		t.Errorf("lock_timout: searched %+v, %d results, %v; want lock_timeout's entry first", searched, len(rs), err)
+	}
+
+	rs, searched, err = s.SearchExplained(ctx, "abort a statment that takes too long, statment timout", SearchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,5 +151,66 @@ func TestSearchSpreadsOverPages(t *testing.T) {
 	}
 	if len(pages) != 4 {
 		t.Errorf("the first four results come from %d pages, want 4: %v", len(pages), rs[:4])
+	}
+}
+
+func TestVersionLess(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"9.6", "15", true}, {"15", "9.6", false}, {"15", "17", true}, {"17", "15", false},
+		{"", "15", true}, {"15", "", false}, {"15", "15", false}, {"10", "9.6", false},
+	} {
+		if got := versionLess(tc.a, tc.b); got != tc.want {
+			t.Errorf("versionLess(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestParseDocsPageReference(t *testing.T) {
+	var rows strings.Builder
+	for i := range 60 {
+		fmt.Fprintf(&rows, `<tr><td><code class="literal">4%04d</code></td><td><code class="symbol">condition_number_%d</code></td></tr>`, i, i)
+	}
+	page := `<html><head><title>LOCK</title></head><body>
+<div class="navheader"><a accesskey="u" href="sql-commands.html" title="SQL Commands">Up</a></div>
+<div class="refentry" id="SQL-LOCK"><div class="titlepage"></div>
+<div class="refnamediv"><h2><span class="refentrytitle">LOCK</span></h2><p>LOCK — lock a <span class="emphasis">table</span></p></div>
+<div class="refsect1" id="id-1"><h2>Description<a href="#id-1" class="id_link">#</a></h2><p>LOCK TABLE obtains a table-level lock.</p></div>
+<div class="refsect1" id="id-2"><h2>Codes</h2><div class="table" id="CODES"><p class="title"><strong>Table 1.1. Some Codes</strong></p>
+<div class="table-contents"><table><thead><tr><th>Code</th><th>Name</th></tr></thead><tbody>` + rows.String() + `</tbody></table></div></div></div>
+<div class="refsect1" id="id-3"><h2>See Also</h2><p><a href="sql-begin.html">BEGIN</a>, <a href="sql-set.html">SET</a></p></div>
+</div></body></html>`
+	d, err := ParseDocsPage("sql-lock.html", []byte(page), DocsOptions{Version: "17", BaseURL: "https://www.postgresql.org/docs/17/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headings []string
+	tableChunks := 0
+	for _, c := range d.Chunks {
+		h := strings.Join(c.Heading, HeadingSep)
+		if !slices.Contains(headings, h) {
+			headings = append(headings, h)
+		}
+		if strings.HasSuffix(h, "> Some Codes") {
+			tableChunks++
+			if n := len(strings.Fields(c.Text)); n > maxTableChunkWords {
+				t.Errorf("table chunk of %d words, want at most %d", n, maxTableChunkWords)
+			}
+		}
+	}
+	// The purpose heads every section; PostgreSQL 17's "#" self-links are
+	// not text; "See Also" (names of other pages) is left out.
+	want := []string{
+		"SQL Commands > LOCK — lock a table",
+		"SQL Commands > LOCK — lock a table > Description",
+		"SQL Commands > LOCK — lock a table > Codes > Some Codes",
+	}
+	if !slices.Equal(headings, want) {
+		t.Errorf("headings %q, want %q", headings, want)
+	}
+	if tableChunks < 3 {
+		t.Errorf("a 60-row table in %d chunks, want it cut into chunks of a few rows", tableChunks)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -67,6 +68,9 @@ type Result struct {
 	// frequency saturation and length normalisation, heading, identifier
 	// and phrase matches), 0 when only the vector side found it.
 	Match float64 `json:"match"`
+	// AlsoIn are other PostgreSQL versions whose docs or source hold the
+	// same section (the result is the newest, or the best match).
+	AlsoIn []string `json:"also_in,omitempty"`
 	// Ranks in each retriever, 0 when the retriever did not return it.
 	FullTextRank int `json:"fulltext_rank,omitempty"`
 	VectorRank   int `json:"vector_rank,omitempty"`
@@ -110,7 +114,7 @@ var (
 	kindPrior = map[Kind]float64{KindDocs: 1, KindArticle: 0.95, KindRules: 0.8, KindSource: 0.65, KindWeb: 0.7, KindMailingList: 0.7}
 	// sectionEvidence: a section's score gains this share of the score of
 	// its second-best chunk (repeats are collapsed into one result).
-	sectionEvidence = 0.15
+	sectionEvidence = 0.05
 	// pageEvidence: a section's score gains this share of the best other
 	// section of its page (a page about the topic as a whole).
 	pageEvidence = 0.2
@@ -130,8 +134,10 @@ var (
 	// on a log scale reaching the full gain at authorityScale pages.
 	authorityWeight = 0.2
 	authorityScale  = 100.0
-	// samePage discounts the later sections of one page (see bm25).
-	samePage = 0.7
+	// samePage discounts the sections of one page after its first
+	// samePageFree (see bm25).
+	samePage     = 0.8
+	samePageFree = 0.0
 	// kindWords name a kind in a query ("which rule flags …"): then that
 	// kind weighs like docs.
 	kindWords        = map[string]Kind{"rule": KindRules, "rules": KindRules, "lint": KindRules, "linter": KindRules}
@@ -321,6 +327,7 @@ func (s *Store) search(ctx context.Context, query string, opts SearchOptions, se
 			// kind, which means something on its own (RRF scores do not).
 			r.Score = hitOf[f.id].score
 		}
+		r.AlsoIn = hitOf[f.id].alsoIn
 		r.FullTextRank = f.ftR
 		r.VectorRank = f.vecR
 		out = append(out, r)
@@ -373,6 +380,8 @@ type queryTerms struct {
 	codeIntent bool
 	// namedKind is a kind the query names ("which rule …").
 	namedKind Kind
+	// sqlstates are the identifiers that are SQLSTATE codes (lower case).
+	sqlstates map[string]bool
 }
 
 // kindList is one packed posting list of a filter group, and its kind.
@@ -400,6 +409,8 @@ func (q queryTerms) orQuery() string {
 // (pg_stat_statements, lock_timeout), CamelCase (LockAcquire,
 // heap_insert) and SQLSTATE codes (40P01, 57014), which the identifier
 // field holds as one lexeme.
+var sqlstateRE = regexp.MustCompile(`^(?:[0-9][0-9A-Z]{4}|[A-Z][0-9][0-9A-Z]{3}|[A-Z]{2}[0-9][0-9A-Z]{2})$`)
+
 var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|\b[A-Z]?[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b|\b(?:[0-9][0-9A-Z]{4}|[A-Z][0-9][0-9A-Z]{3}|[A-Z]{2}[0-9][0-9A-Z]{2})\b`)
 
 // safeLexeme keeps lexemes that need no escaping inside tsquery quotes.
@@ -426,6 +437,12 @@ func (s *Store) queryTerms(ctx context.Context, query string, opts SearchOptions
 	seen := map[string]bool{}
 	for _, m := range identifierRE.FindAllString(query, -1) {
 		l := strings.ToLower(strings.ReplaceAll(m, "_", ""))
+		if sqlstateRE.MatchString(m) {
+			if q.sqlstates == nil {
+				q.sqlstates = map[string]bool{}
+			}
+			q.sqlstates[l] = true
+		}
 		if !seen[l] && safeLexeme.MatchString(l) {
 			seen[l] = true
 			ids = append(ids, l)
@@ -571,6 +588,28 @@ type ftHit struct {
 	id    int64
 	match float64
 	score float64 // match times the kind's prior, plus section evidence: the ranking
+	// alsoIn are the other versions holding the same section.
+	alsoIn []string
+}
+
+// versionLess orders PostgreSQL major versions numerically ("9.6" < "15");
+// "" (not version-specific) is lowest.
+func versionLess(a, b string) bool {
+	x, y := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(x) && i < len(y); i++ {
+		m, errM := strconv.Atoi(x[i])
+		n, errN := strconv.Atoi(y[i])
+		if errM != nil || errN != nil {
+			if x[i] != y[i] {
+				return x[i] < y[i]
+			}
+			continue
+		}
+		if m != n {
+			return m < n
+		}
+	}
+	return len(x) < len(y)
 }
 
 // fullText ranks sections of the knowledge base for the query terms in
@@ -637,6 +676,9 @@ func (s *Store) fullText(ctx context.Context, q queryTerms, opts SearchOptions, 
 	// An identifier query: an identifier of the query is in source code.
 	codeQuery := false
 	for _, t := range q.simple {
+		if q.sqlstates[t.lexeme] {
+			continue // error codes are in code too, but the docs explain them
+		}
 		for _, l := range byKey[listKey{fieldIdent, t.lexeme}] {
 			if l.kind == KindSource {
 				codeQuery = true
@@ -695,16 +737,25 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	// 0.1 * sum(1/j^2, j = 1..tf) / (pi^2/6): the term frequency is read
 	// back from it (tsvectors keep at most 256 positions a lexeme), which
 	// is several times cheaper than unnesting the tsvector.
-	// A section is a heading, or in the docs what a citation links to: a
+	// A section is what a citation links to, in any version: a docs
 	// page's anchor (the terms of a definition list share their
-	// section's anchor).
-	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id, CASE WHEN c.kind = 'docs' AND strpos(c.url, '#') > 0 THEN c.url ELSE c.heading END, c.kind, c.tokens, c.pg_version,
+	// section's anchor), else the page or file and the heading (a long
+	// function spans chunks with their own lines). The version in the URL
+	// (/docs/15/, /blob/REL_15_18/) is left out, so that one section
+	// found in the docs or source of several versions is one result.
+	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id,
+			CASE WHEN c.kind = 'docs' AND strpos(c.url, '#') > 0 THEN v.u
+			ELSE regexp_replace(v.u, '#L[0-9].*$', '') || E'\x01' || c.heading END,
+			c.kind, c.tokens, c.pg_version,
 			lower(split_part(s.title, ' ', 1)), s.inlinks,
 			ARRAY(SELECT ts_rank(c.tsv_en, t) FROM unnest($2::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_head @@ t FROM unnest($3::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_simple @@ t FROM unnest($4::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
+			ARRAY(SELECT to_tsvector('simple', translate(translate(c.heading, '_', ''), '/', ' ')) @@ t FROM unnest($4::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
 			ARRAY(SELECT c.tsv_en @@ t FROM unnest($5::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i)
-		FROM kb_chunks c JOIN kb_sources s ON s.id = c.source_id WHERE c.id = ANY($1)`, ids, terms, heads, idents, phrases)
+		FROM kb_chunks c JOIN kb_sources s ON s.id = c.source_id,
+			LATERAL (SELECT regexp_replace(regexp_replace(c.url, '/blob/[^/#]+/', '/blob/'), '/docs/[0-9.]+/', '/docs/') AS u) v
+		WHERE c.id = ANY($1)`, ids, terms, heads, idents, phrases)
 	if err != nil {
 		return nil, fmt.Errorf("search: bm25: %w", err)
 	}
@@ -719,7 +770,7 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		best += t.idf * headingBoost
 	}
 	for _, t := range q.simple {
-		best += t.idf * identifierWeight
+		best += t.idf * (identifierWeight + headingBoost)
 	}
 	for _, t := range q.phrases {
 		best += t.idf * phraseWeight
@@ -739,6 +790,8 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		sourceID    int64
 		kind        Kind
 		bestByChunk float64
+		version     string   // of the best chunk
+		versions    []string // the versions the section was found in
 	}
 	sections := map[string]*section{}
 	for rows.Next() {
@@ -746,11 +799,11 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		var secKey, kind, version, project string
 		var tokens, inlinks int32
 		var ranks []float32
-		var inHead, inIdent, inPhrase []bool
-		if err := rows.Scan(&id, &sourceID, &secKey, &kind, &tokens, &version, &project, &inlinks, &ranks, &inHead, &inIdent, &inPhrase); err != nil {
+		var inHead, inIdent, identHead, inPhrase []bool
+		if err := rows.Scan(&id, &sourceID, &secKey, &kind, &tokens, &version, &project, &inlinks, &ranks, &inHead, &inIdent, &identHead, &inPhrase); err != nil {
 			return nil, fmt.Errorf("search: bm25: %w", err)
 		}
-		if len(ranks) != len(en) || len(inHead) != len(q.en) || len(inIdent) != len(q.simple) || len(inPhrase) != len(q.phrases) {
+		if len(ranks) != len(en) || len(inHead) != len(q.en) || len(inIdent) != len(q.simple) || len(identHead) != len(q.simple) || len(inPhrase) != len(q.phrases) {
 			return nil, fmt.Errorf("search: bm25: %d/%d/%d/%d matches for %d/%d/%d/%d terms", len(ranks), len(inHead), len(inIdent), len(inPhrase), len(en), len(q.en), len(q.simple), len(q.phrases))
 		}
 		avg := q.avgLen[Kind(kind)]
@@ -773,6 +826,11 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		for i, ok := range inIdent {
 			if ok {
 				score += q.simple[i].idf * identifierWeight
+			}
+			if ok && identHead[i] {
+				// Named by its heading: default_transaction_isolation's own
+				// entry, not transaction_isolation's that mentions it.
+				score += q.simple[i].idf * headingBoost
 			}
 		}
 		for i, ok := range inPhrase {
@@ -808,16 +866,27 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 			prior *= 1 + authorityWeight*min(1, math.Log1p(float64(inlinks))/math.Log1p(authorityScale))
 		}
 		adj := match * prior
-		key := fmt.Sprintf("%d\x00%s", sourceID, secKey)
+		key := secKey
 		sec := sections[key]
 		switch {
 		case sec == nil:
-			sections[key] = &section{key: key, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match}
+			sec = &section{key: key, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match, version: version}
+			sections[key] = sec
+		case sec.version != version && adj >= sec.score*0.999 && adj <= sec.score*1.001:
+			// The same text in another version: the newest is cited.
+			if versionLess(sec.version, version) {
+				sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version = id, adj, match, sourceID, version
+			}
 		case adj > sec.score || adj == sec.score && id < sec.id:
-			sec.next = max(sec.next, sec.score)
-			sec.id, sec.score, sec.bestByChunk = id, adj, match
-		default:
+			if sec.version == version {
+				sec.next = max(sec.next, sec.score)
+			}
+			sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version = id, adj, match, sourceID, version
+		case sec.version == version:
 			sec.next = max(sec.next, adj)
+		}
+		if version != "" && !slices.Contains(sec.versions, version) {
+			sec.versions = append(sec.versions, version)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -826,6 +895,7 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	type ranked struct {
 		id, sourceID int64
 		final, match float64
+		alsoIn       []string
 	}
 	// The two best sections of each page, for page-level evidence.
 	type pageBest struct{ first, second float64 }
@@ -850,7 +920,19 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		if sec.score >= p.first {
 			other = p.second
 		}
-		out = append(out, ranked{sec.id, sec.sourceID, sec.score + sectionEvidence*sec.next + pageEvidence*other, min(1, sec.bestByChunk)})
+		var also []string
+		for _, v := range sec.versions {
+			if v != sec.version {
+				also = append(also, v)
+			}
+		}
+		slices.SortFunc(also, func(a, b string) int {
+			if versionLess(a, b) {
+				return 1
+			}
+			return -1
+		})
+		out = append(out, ranked{sec.id, sec.sourceID, sec.score + sectionEvidence*sec.next + pageEvidence*other, min(1, sec.bestByChunk), also})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].final != out[j].final {
@@ -858,18 +940,18 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		}
 		return out[i].id < out[j].id
 	})
-	// The second section of a page counts samePage times its score, the
-	// third samePage², and so on: one page does not fill the top of the
-	// list when other pages answer too.
+	// After a page's first samePageFree sections, the next counts samePage
+	// times its score, the one after samePage², and so on: one page does
+	// not fill the top of the list when other pages answer too.
 	perPageSeen := map[int64]int{}
 	for i := range out {
-		out[i].final *= math.Pow(samePage, float64(perPageSeen[out[i].sourceID]))
+		out[i].final *= math.Pow(samePage, max(0, float64(perPageSeen[out[i].sourceID])-samePageFree))
 		perPageSeen[out[i].sourceID]++
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].final > out[j].final })
 	hits := make([]ftHit, 0, min(limit, len(out)))
 	for _, r := range out[:min(limit, len(out))] {
-		hits = append(hits, ftHit{r.id, r.match, r.final})
+		hits = append(hits, ftHit{r.id, r.match, r.final, r.alsoIn})
 	}
 	return hits, nil
 }
@@ -1013,7 +1095,7 @@ var rankingParams = map[string]*float64{
 	"commonTermDF": &commonTermDF, "bm25K1": &bm25K1, "bm25B": &bm25B,
 	"sectionEvidence": &sectionEvidence, "pageEvidence": &pageEvidence, "relatedProject": &relatedProject,
 	"codeIntentSource": &codeIntentSource, "codeIntentDocs": &codeIntentDocs,
-	"authorityWeight": &authorityWeight, "authorityScale": &authorityScale, "samePage": &samePage,
+	"authorityWeight": &authorityWeight, "authorityScale": &authorityScale, "samePage": &samePage, "samePageFree": &samePageFree,
 }
 
 // SetRankingParam sets a ranking parameter ("pageEvidence", or a kind's

@@ -104,7 +104,7 @@ type Chunk struct {
 
 // chunkerVersion is part of every content hash: bump it when chunking
 // changes so the next ingest replaces the old chunks.
-const chunkerVersion = "kb-chunker-4"
+const chunkerVersion = "kb-chunker-5"
 
 // hash covers everything stored for the document.
 func (d *Document) hash() string {

@@ -21,15 +21,15 @@ type Suggestion struct {
 // not hold, the closest word it does hold, for a "did you mean": among the
 // words most alike by trigram similarity (pg_trgm), the nearest by edit
 // distance (a swap of two letters counts one edit, as in "explian"), then
-// by suggestWeight. Words are compared as the identifier field stores them
-// (lower case, underscores removed). Only words starting with the same
+// by suggestWeight. Words are compared in lower case, identifiers by their
+// parts (lock_timout: "timout"). Only words starting with the same
 // letter are compared: that keeps the scan to a slice of the vocabulary,
 // and typos rarely hit the first letter.
 func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH w AS (
 			SELECT DISTINCT t.lexeme AS word
-			FROM unnest(to_tsvector('simple', translate($1, '_', ''))) t
+			FROM unnest(to_tsvector('simple', translate($1, '_', ' '))) t
 			WHERE length(t.lexeme) >= 3 AND t.lexeme ~ '^[a-z]+$'
 				AND NOT EXISTS (SELECT 1 FROM kb_lexemes l WHERE l.config = 'simple' AND l.lexeme = t.lexeme)
 				AND NOT EXISTS (SELECT 1 FROM kb_lexemes l WHERE l.config = 'english' AND l.lexeme = ANY(tsvector_to_array(to_tsvector('english', t.lexeme))))
@@ -38,10 +38,10 @@ func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error)
 		FROM w CROSS JOIN LATERAL (
 			SELECT l.lexeme, l.ndoc, similarity(l.lexeme, w.word) AS sim FROM kb_lexemes l
 			WHERE l.config = 'simple' AND l.lexeme >= left(w.word, 1) AND l.lexeme < chr(ascii(w.word) + 1)
-				AND l.ndoc >= 2 AND l.lexeme % w.word
+				AND l.ndoc >= 2 AND similarity(l.lexeme, w.word) >= 0.2
 			ORDER BY similarity(l.lexeme, w.word) DESC, l.ndoc DESC, l.lexeme
 			LIMIT 20) s
-		ORDER BY position(w.word IN lower(translate($1, '_', '')))`, query)
+		ORDER BY position(w.word IN lower($1))`, query)
 	if err != nil {
 		return nil, fmt.Errorf("suggest: %w", err)
 	}
@@ -166,11 +166,12 @@ func (s *Store) correct(ctx context.Context, query string, q queryTerms, opts Se
 	}
 	fixed := query
 	for _, c := range sg {
-		re, err := regexp.Compile(`(?i)\b` + regexp.QuoteMeta(c.Word) + `\b`)
+		// Words are also the parts of identifiers: lock_timout.
+		re, err := regexp.Compile(`(?i)(^|[^\pL\pN])` + regexp.QuoteMeta(c.Word) + `([^\pL\pN]|$)`)
 		if err != nil {
 			continue
 		}
-		fixed = re.ReplaceAllLiteralString(fixed, c.Instead)
+		fixed = re.ReplaceAllString(fixed, "${1}"+strings.ReplaceAll(c.Instead, "$", "$$")+"${2}")
 	}
 	if fixed == query {
 		return q, nil
