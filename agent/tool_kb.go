@@ -36,9 +36,18 @@ type kbHit struct {
 }
 
 type kbOutput struct {
-	Query   string  `json:"query"`
-	Results []kbHit `json:"results"`
-	Note    string  `json:"note,omitempty"`
+	Query string `json:"query"`
+	// SearchedFor is the query with misspelt words corrected, when it
+	// differs; NotFound the words the knowledge base holds nowhere.
+	SearchedFor string   `json:"searched_for,omitempty"`
+	NotFound    []string `json:"not_found,omitempty"`
+	Results     []kbHit  `json:"results"`
+	Note        string   `json:"note,omitempty"`
+}
+
+// explainingSearcher also tells what was searched (kb.Store does).
+type explainingSearcher interface {
+	SearchExplained(ctx context.Context, query string, opts kb.SearchOptions) ([]kb.Result, kb.Searched, error)
 }
 
 // KBTool is get_extra_content: a knowledge-base search whose results carry
@@ -82,14 +91,24 @@ func KBTool(s Searcher) *Tool {
 				}
 				opts.Kinds = []kb.Kind{k}
 			}
-			res, err := s.Search(ctx, a.Query, opts)
+			var res []kb.Result
+			var searched kb.Searched
+			var err error
+			if es, ok := s.(explainingSearcher); ok {
+				res, searched, err = es.SearchExplained(ctx, a.Query, opts)
+			} else {
+				res, err = s.Search(ctx, a.Query, opts)
+			}
 			if errors.Is(err, kb.ErrNoQuery) {
 				return "", fmt.Errorf("the query %q has no searchable words", a.Query)
 			}
 			if err != nil {
 				return "", fmt.Errorf("knowledge-base search: %w", err)
 			}
-			out := kbOutput{Query: a.Query, Results: []kbHit{}}
+			out := kbOutput{Query: a.Query, NotFound: searched.Unknown, Results: []kbHit{}}
+			if searched.Query != "" && searched.Query != a.Query {
+				out.SearchedFor = searched.Query
+			}
 			for _, r := range res {
 				text := r.Text
 				if len(text) > 1500 {

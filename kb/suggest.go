@@ -62,6 +62,9 @@ func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error)
 			return nil, fmt.Errorf("suggest: %w", err)
 		}
 		c.dist = editDistance(word, c.word)
+		if c.dist > maxEdits(word) {
+			continue // alike in letters, not a typo of it ("downtime" is not "do")
+		}
 		b, ok := best[word]
 		if !ok {
 			order = append(order, word)
@@ -78,6 +81,15 @@ func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error)
 		out = append(out, Suggestion{Word: w, Instead: best[w].word})
 	}
 	return out, nil
+}
+
+// maxEdits is how far a typo of word may be from it: one edit in a short
+// word, two in a longer one.
+func maxEdits(word string) int {
+	if len([]rune(word)) <= 4 {
+		return 1
+	}
+	return 2
 }
 
 // suggestWeight ranks candidates at the same edit distance: the more alike

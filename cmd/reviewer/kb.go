@@ -420,7 +420,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			msg := fmt.Sprintf("no results: the knowledge base has no PostgreSQL %s docs or source (it has: %s); search without --version, or fetch and ingest version %s (scripts/kb-fetch, reviewer kb ingest)",
 				opts.Version, orNone(have), opts.Version)
 			if *asJSON {
-				return json.NewEncoder(stdout).Encode(map[string]any{"results": []kb.Result{}, "note": msg})
+				return writeSearchJSON(stdout, kbSearchOutput{Query: query, SearchedFor: query, Note: msg, Results: []kb.Result{}})
 			}
 			fmt.Fprintln(stdout, msg)
 			return nil
@@ -440,15 +440,8 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if rs == nil {
 			rs = []kb.Result{}
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if len(sugg) > 0 {
-			fmt.Fprintf(stderr, "no results; did you mean %s?\n", kb.SuggestionText(sugg))
-		}
-		if len(searched.Corrections) > 0 {
-			fmt.Fprintf(stderr, "searched for %q (corrected %s)\n", searched.Query, kb.SuggestionText(searched.Corrections))
-		}
-		return enc.Encode(rs)
+		return writeSearchJSON(stdout, kbSearchOutput{Query: query, SearchedFor: searched.Query, Corrections: searched.Corrections,
+			NotFound: searched.Unknown, Suggestions: sugg, Results: rs})
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(stdout, "no results")
@@ -471,6 +464,26 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			strings.ReplaceAll(r.Snippet, "\n", " "))
 	}
 	return nil
+}
+
+// kbSearchOutput is what `kb search --json` prints: always one object.
+type kbSearchOutput struct {
+	Query string `json:"query"`
+	// SearchedFor is the query as searched, with misspelt words corrected.
+	SearchedFor string          `json:"searched_for"`
+	Corrections []kb.Suggestion `json:"corrections,omitempty"`
+	// NotFound are words found nowhere in the knowledge base.
+	NotFound []string `json:"not_found,omitempty"`
+	// Suggestions are close words, when nothing was found.
+	Suggestions []kb.Suggestion `json:"suggestions,omitempty"`
+	Note        string          `json:"note,omitempty"`
+	Results     []kb.Result     `json:"results"`
+}
+
+func writeSearchJSON(w io.Writer, out kbSearchOutput) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // quotedList renders words as "a", "b".

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gitlab.com/pgai/reviewer/internal/pgtest"
+	"gitlab.com/pgai/reviewer/kb"
 )
 
 func TestMain(m *testing.M) {
@@ -54,10 +55,14 @@ func TestKBCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("search: exit %d\n%s", code, errOut)
 	}
-	var rs []map[string]any
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+	var res struct {
+		Query   string           `json:"query"`
+		Results []map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Query != "why does SET NOT NULL scan the whole table" {
 		t.Fatalf("search --json: %v\n%s", err, out)
 	}
+	rs := res.Results
 	if len(rs) == 0 || rs[0]["url"] != "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5" {
 		t.Fatalf("search: first result %v", rs)
 	}
@@ -82,6 +87,22 @@ func TestKBCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "no results") || !strings.Contains(out, `did you mean "statment" → "statement", "timout" → "timeout"?`) {
 		t.Errorf("search with typos: exit %d\n%s%s", code, out, errOut)
 	}
+	// The JSON output says the same, always as one object.
+	code, out, _ = runKBTest(t, "search", "--json", "statement timout qqxqzv")
+	var typo struct {
+		SearchedFor string          `json:"searched_for"`
+		Corrections []kb.Suggestion `json:"corrections"`
+		NotFound    []string        `json:"not_found"`
+		Results     []kb.Result     `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &typo); code != 0 || err != nil || typo.SearchedFor != "statement timeout qqxqzv" ||
+		len(typo.Corrections) != 1 || len(typo.NotFound) != 1 || typo.NotFound[0] != "qqxqzv" || len(typo.Results) == 0 {
+		t.Errorf("search --json with a typo and an unknown word: exit %d, %v\n%s", code, err, out)
+	}
+	code, out, _ = runKBTest(t, "search", "--json", "--version", "16", "lock_timeout")
+	if !strings.Contains(out, `"results": []`) || !strings.Contains(out, `"note": "no results: the knowledge base has no PostgreSQL 16`) {
+		t.Errorf("search --json --version 16: exit %d\n%s", code, out)
+	}
 	code, out, _ = runKBTest(t, "search", "--version", "16", "lock_timeout")
 	if code != 0 || !strings.Contains(out, "no PostgreSQL 16 docs or source (it has: 15)") {
 		t.Errorf("search --version 16: exit %d\n%s", code, out)
@@ -92,8 +113,12 @@ func TestKBCommand(t *testing.T) {
 	}
 	// Each rule cites its own page.
 	code, out, _ = runKBTest(t, "search", "--kind", "rules", "--json", "--limit", "20", "index")
-	var rules []map[string]any
-	if err := json.Unmarshal([]byte(out), &rules); code != 0 || err != nil || len(rules) < 2 {
+	var ruleRes struct {
+		Results []map[string]any `json:"results"`
+	}
+	err := json.Unmarshal([]byte(out), &ruleRes)
+	rules := ruleRes.Results
+	if code != 0 || err != nil || len(rules) < 2 {
 		t.Fatalf("search --kind rules: exit %d, %v\n%s", code, err, out)
 	}
 	urls := map[any]bool{}
