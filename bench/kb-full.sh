@@ -7,8 +7,11 @@
 #      `kb search --kind source "where is the lock conflict table defined"`;
 #   2. `kb eval` (210 questions, full text) on a docs-only knowledge base, on
 #      docs + rules + PostgreSQL 15 source, and on the full knowledge base
-#      (plus PgBouncer, pgvector, Patroni and PostgreSQL 17 when the mirror
-#      serves them), with the figures per slice.
+#      (plus PgBouncer, pgvector, Patroni and PostgreSQL 17's source when
+#      the mirror serves it), with the figures per slice; then the held-out
+#      set (`kb eval --set holdout`, 100 questions) on the full knowledge base;
+#   3. several versions: PostgreSQL 17's docs and PostgreSQL 18's source
+#      added (the mirror serves those), a search, and `kb eval` again.
 #
 #   bench/kb-full.sh [SOURCES_DIR]   default a fresh temp dir (removed after)
 #
@@ -63,11 +66,21 @@ PGAI_DATABASE_URL=$DB "${R[@]}" eval | tee "$OUT/kb-full-eval-docs.txt"
 echo "== 2c. eval: full knowledge base (+ PgBouncer, pgvector, Patroni, PostgreSQL 17 if served)"
 scripts/kb-fetch "$SRC" postgresql-17/trixie pgbouncer/trixie pgvector/trixie patroni/trixie 2>&1 | grep -E '^kb-fetch: (postgresql|pgb|pgv|pat|not)' || true
 srcs=()
-for d in "$SRC"/*/; do [ -f "$d/.pgai-kb.json" ] && srcs+=(--source "${d%/}"); done
+for d in "$SRC"/*/; do [ -f "$d/.pgai-kb.json" ] && [ ! -d "$d/html" ] && srcs+=(--source "${d%/}"); done
 "${R[@]}" ingest "${srcs[@]}" 2>&1 | grep -E '^(docs|source):' || true
 for d in "$SRC"/postgresql-17*/doc/src/sgml/html; do
   [ -f "$d/index.html" ] && "${R[@]}" ingest --docs "$d" >/dev/null 2>&1
 done
 "${R[@]}" stats
 "${R[@]}" eval | tee "$OUT/kb-full-eval-full.txt"
+echo "== 2d. eval: the held-out set (100 questions written without looking at the ranker) on the full knowledge base"
+"${R[@]}" eval --set holdout | tee "$OUT/kb-full-eval-holdout.txt"
+
+echo "== 3. several versions: + PostgreSQL 17 docs (postgresql-doc-17) and PostgreSQL 18 source, when the registry serves them"
+scripts/kb-fetch "$SRC" postgresql-doc-17/trixie postgresql-18/sid 2>&1 | grep -E '^kb-fetch: (postgresql|not)' || true
+for d in "$SRC"/postgresql-doc-17-*/html; do [ -f "$d/index.html" ] && "${R[@]}" ingest --docs "$d" 2>&1 | grep -E '^docs:' || true; done
+for d in "$SRC"/postgresql-18.*/; do [ -f "$d/.pgai-kb.json" ] && "${R[@]}" ingest --source "${d%/}" 2>&1 | grep -E '^source:' || true; done
+"${R[@]}" stats
+"${R[@]}" search --limit 3 "lock_timeout"
+"${R[@]}" eval | tee "$OUT/kb-full-eval-versions.txt"
 echo "done ($(uptime | sed 's/.*load/load/'))"

@@ -326,6 +326,23 @@ func TestEvalSet(t *testing.T) {
 	if _, err := ReadEvalSet(strings.NewReader(`{"question": "x"}`)); err == nil {
 		t.Error("case without want: want an error")
 	}
+	// The held-out set asks other questions.
+	holdout, err := HoldoutEvalSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(holdout) < 100 {
+		t.Errorf("held-out set has %d questions, want 100", len(holdout))
+	}
+	for _, c := range holdout {
+		if seen[c.Question] {
+			t.Errorf("held-out question %q is in the default set too", c.Question)
+		}
+		seen[c.Question] = true
+		if page, _, _ := strings.Cut(c.Want, "#"); !strings.HasSuffix(page, ".html") && !strings.Contains(page, "/") {
+			t.Errorf("%q: want %q is neither a docs page nor a path", c.Question, c.Want)
+		}
+	}
 }
 
 func TestPackText(t *testing.T) {

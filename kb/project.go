@@ -63,7 +63,7 @@ var knownProjects = map[string]knownProject{
 	"pgbouncer": {
 		title: "PgBouncer", repo: "https://github.com/pgbouncer/pgbouncer",
 		tag:  func(v string) string { return "pgbouncer_" + strings.ReplaceAll(v, ".", "_") },
-		docs: []string{"README.md", "doc/config.md", "doc/usage.md", "doc/faq.md"},
+		docs: []string{"README.md", "NEWS.md", "doc/config.md", "doc/usage.md", "doc/faq.md"},
 		skip: []string{"debian/*", "test/*"},
 	},
 	"pgvector": {

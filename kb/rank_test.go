@@ -214,3 +214,33 @@ func TestParseDocsPageReference(t *testing.T) {
 		t.Errorf("a 60-row table in %d chunks, want it cut into chunks of a few rows", tableChunks)
 	}
 }
+
+func TestSplitTextRSTAndRepeatedAnchors(t *testing.T) {
+	rst := "REST API\n========\n\nIntro.\n\nMetrics\n-------\n\n.. code-block:: text\n\n\t# HELP patroni_is_paused Value is 1\n\t# TYPE patroni_is_paused gauge\n\nSwitchover and failover endpoints\n---------------------------------\n\nPOST /switchover.\n\npatronictl\n----------\n\nSynopsis\n\"\"\"\"\"\"\"\"\n\nUsage text.\n"
+	var got []string
+	for _, c := range splitText([]string{"docs/rest_api.rst"}, "https://x/docs/rest_api.rst", rst, styleRST) {
+		got = append(got, strings.Join(c.Heading, HeadingSep)+" "+c.URL)
+	}
+	want := []string{
+		"docs/rest_api.rst > REST API https://x/docs/rest_api.rst#rest-api",
+		"docs/rest_api.rst > REST API > Metrics https://x/docs/rest_api.rst#metrics",
+		"docs/rest_api.rst > REST API > Switchover and failover endpoints https://x/docs/rest_api.rst#switchover-and-failover-endpoints",
+		"docs/rest_api.rst > REST API > patronictl > Synopsis https://x/docs/rest_api.rst#synopsis",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rst sections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	md := "# pgvector\n\n## HNSW\n\n### Query Options\n\nef_search.\n\n## IVFFlat\n\n### Query Options\n\nprobes.\n\n```\n# not a heading\n```\n\n    # indented code\n"
+	got = nil
+	for _, c := range splitText([]string{"README.md"}, "https://x/README.md", md, styleMarkdown) {
+		got = append(got, strings.Join(c.Heading, HeadingSep)+" "+c.URL)
+	}
+	want = []string{
+		"README.md > pgvector > HNSW > Query Options https://x/README.md#query-options",
+		"README.md > pgvector > IVFFlat > Query Options https://x/README.md#query-options-1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("markdown sections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -102,6 +102,9 @@ var (
 	// compared with the mean length of its kind (code is longer than prose).
 	bm25K1 = 1.2
 	bm25B  = 0.75
+	// minLength: the shortest length BM25 normalises to, as a share of
+	// the kind's mean.
+	minLength = 0.2
 	// kindCandidates: chunks per kind that the term sums pass on to the
 	// BM25 re-ranking, so one kind's long chunks cannot crowd out another.
 	kindCandidates = 300
@@ -810,7 +813,10 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		if avg <= 0 {
 			avg = float64(tokens)
 		}
-		norm := 1 - bm25B + bm25B*float64(max(tokens, 1))/max(avg, 1)
+		// A chunk shorter than minLength of its kind's mean counts as that
+		// long: a one-line declaration (int ivfflat_probes;) that repeats
+		// the query's words is not the best answer to it.
+		norm := 1 - bm25B + bm25B*max(float64(tokens), minLength*avg, 1)/max(avg, 1)
 		var score float64
 		for i, r := range ranks {
 			tf := termFrequency(float64(r))
@@ -1092,7 +1098,7 @@ func (s *Store) details(ctx context.Context, ids []int64, orQuery string) (map[i
 // rankingParams are the ranking parameters SetRankingParam may change.
 var rankingParams = map[string]*float64{
 	"headingBoost": &headingBoost, "identifierWeight": &identifierWeight, "phraseWeight": &phraseWeight,
-	"commonTermDF": &commonTermDF, "bm25K1": &bm25K1, "bm25B": &bm25B,
+	"commonTermDF": &commonTermDF, "bm25K1": &bm25K1, "bm25B": &bm25B, "minLength": &minLength,
 	"sectionEvidence": &sectionEvidence, "pageEvidence": &pageEvidence, "relatedProject": &relatedProject,
 	"codeIntentSource": &codeIntentSource, "codeIntentDocs": &codeIntentDocs,
 	"authorityWeight": &authorityWeight, "authorityScale": &authorityScale, "samePage": &samePage, "samePageFree": &samePageFree,

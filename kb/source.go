@@ -161,9 +161,13 @@ func ParseSourceTree(dir string, opts SourceOptions) ([]Document, error) {
 		case "c":
 			chunks = splitC(rel, url, text)
 		case "rst":
-			chunks = splitMarkdown([]string{rel}, url, text, true)
+			chunks = splitText([]string{rel}, url, text, styleRST)
 		default:
-			chunks = splitMarkdown([]string{rel}, url, text, strings.HasSuffix(strings.ToLower(name), ".md"))
+			style := stylePlain
+			if strings.HasSuffix(strings.ToLower(name), ".md") {
+				style = styleMarkdown
+			}
+			chunks = splitText([]string{rel}, url, text, style)
 		}
 		if len(chunks) == 0 {
 			return nil
@@ -818,22 +822,52 @@ func classifyDecl(stmt string) (class, name string) {
 
 var mdSlugDrop = regexp.MustCompile(`[^\p{L}\p{N}\- _]`)
 
-// splitMarkdown splits Markdown or plain-text READMEs at headings ("# x"
-// or a line underlined with === or ---). Markdown gets GitHub-style heading
-// anchors, plain text line anchors.
+// Text styles of splitText.
+const (
+	stylePlain    = iota // plain-text README: "#" or underlined headings, line anchors
+	styleMarkdown        // Markdown: GitHub-style heading anchors
+	styleRST             // reStructuredText: underlined (and overlined) titles only
+)
+
+// splitMarkdown splits Markdown (markdown true) or plain-text READMEs.
 func splitMarkdown(prefix []string, url, src string, markdown bool) []Chunk {
-	lines := strings.Split(src, "\n")
-	type sec struct {
-		heading []string
-		anchor  string
-		start   int
-		body    []string
+	if markdown {
+		return splitText(prefix, url, src, styleMarkdown)
 	}
+	return splitText(prefix, url, src, stylePlain)
+}
+
+// rstAdornment returns the character of a reStructuredText title
+// underline (one punctuation character repeated, at least three times),
+// or "".
+func rstAdornment(l string) string {
+	if len(l) < 3 || !strings.ContainsRune("=-~^\"'`:.*+#_<>!$%&(),/;?@[]{|}", rune(l[0])) {
+		return ""
+	}
+	if strings.Trim(l, l[:1]) != "" {
+		return ""
+	}
+	return l[:1]
+}
+
+// splitText splits Markdown, reStructuredText or plain-text files at
+// headings ("# x" in Markdown and plain text, a line underlined with === or
+// ---). Markdown and reStructuredText get GitHub-style heading anchors (a
+// repeated heading gets -1, -2 as GitHub gives it), plain text line
+// anchors. In reStructuredText a title is an unindented line underlined
+// (and perhaps overlined) with a punctuation character at least as long;
+// its level is the order in which the styles first appear, and indented
+// lines (literal and code blocks) are never titles.
+func splitText(prefix []string, url, src string, style int) []Chunk {
+	lines := strings.Split(src, "\n")
+	type sec = textSection
 	var secs []sec
 	path := []string{}
 	levels := []int{}
 	cur := sec{heading: append([]string{}, prefix...), start: 1}
 	inFence := false
+	slugs := map[string]int{}
+	rstLevels := map[string]int{}
 	push := func(level int, title string, lineNo int) {
 		secs = append(secs, cur)
 		for len(levels) > 0 && levels[len(levels)-1] >= level {
@@ -844,10 +878,43 @@ func splitMarkdown(prefix []string, url, src string, markdown bool) []Chunk {
 		path = append(path, title)
 		h := append(append([]string{}, prefix...), path...)
 		anchor := fmt.Sprintf("L%d", lineNo)
-		if markdown {
+		if style != stylePlain {
 			anchor = strings.ReplaceAll(strings.ToLower(mdSlugDrop.ReplaceAllString(title, "")), " ", "-")
+			if n := slugs[anchor]; n > 0 {
+				slugs[anchor]++
+				anchor = fmt.Sprintf("%s-%d", anchor, n)
+			} else {
+				slugs[anchor] = 1
+			}
 		}
 		cur = sec{heading: h, anchor: anchor, start: lineNo}
+	}
+	if style == styleRST {
+		for i := 0; i < len(lines); i++ {
+			l := strings.TrimRight(lines[i], " \t\r")
+			if i+1 < len(lines) && l != "" && l[0] != ' ' && l[0] != '\t' && rstAdornment(l) == "" {
+				u := strings.TrimRight(lines[i+1], " \t\r")
+				if c := rstAdornment(u); c != "" && len([]rune(u)) >= len([]rune(strings.TrimSpace(l))) {
+					key := c
+					if i > 0 && strings.TrimRight(lines[i-1], " \t\r") == u {
+						key = "over" + key // overlined: a style of its own
+						if n := len(cur.body); n > 0 {
+							cur.body = cur.body[:n-1]
+						}
+					}
+					level, ok := rstLevels[key]
+					if !ok {
+						level = len(rstLevels) + 1
+						rstLevels[key] = level
+					}
+					push(level, strings.TrimSpace(l), i+1)
+					i++
+					continue
+				}
+			}
+			cur.body = append(cur.body, lines[i])
+		}
+		return textChunks(append(secs, cur), url)
 	}
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
@@ -856,7 +923,7 @@ func splitMarkdown(prefix []string, url, src string, markdown bool) []Chunk {
 			inFence = !inFence
 		}
 		if !inFence {
-			if strings.HasPrefix(t, "#") {
+			if strings.HasPrefix(t, "#") && len(l)-len(strings.TrimLeft(l, " ")) < 4 && !strings.HasPrefix(l, "\t") {
 				n := len(t) - len(strings.TrimLeft(t, "#"))
 				if n <= 6 && len(t) > n && t[n] == ' ' {
 					push(n, strings.TrimSpace(t[n:]), i+1)
@@ -878,7 +945,19 @@ func splitMarkdown(prefix []string, url, src string, markdown bool) []Chunk {
 		}
 		cur.body = append(cur.body, l)
 	}
-	secs = append(secs, cur)
+	return textChunks(append(secs, cur), url)
+}
+
+// textSection is a section of a text file, for textChunks.
+type textSection = struct {
+	heading []string
+	anchor  string
+	start   int
+	body    []string
+}
+
+// textChunks packs the sections of a text file into chunks.
+func textChunks(secs []textSection, url string) []Chunk {
 	var chunks []Chunk
 	for _, s := range secs {
 		body := strings.TrimSpace(strings.Join(s.body, "\n"))

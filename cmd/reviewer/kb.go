@@ -499,14 +499,24 @@ func quotedList(words []string) string {
 // author and score (the 0-1 full-text match; RRF score in hybrid mode).
 func resultLine(r kb.Result) string {
 	parts := []string{string(r.Kind), "trust " + r.Trust}
-	if r.PGVersion != "" {
+	switch {
+	case r.PGVersion != "" && len(r.AlsoIn) > 0:
+		parts = append(parts, "PostgreSQL "+r.PGVersion+" (also "+strings.Join(r.AlsoIn, ", ")+")")
+	case r.PGVersion != "":
 		parts = append(parts, "PostgreSQL "+r.PGVersion)
+	case r.Kind == kb.KindDocs || r.Kind == kb.KindSource:
+		// A related project's release: "PgBouncer 1.24.1: src/admin.c".
+		if project, _, ok := strings.Cut(r.Title, ": "); ok {
+			parts = append(parts, strings.TrimSuffix(project, " docs"))
+		}
 	}
 	parts = append(parts, r.Author)
 	if r.VectorRank > 0 {
 		parts = append(parts, fmt.Sprintf("score %.4f (hybrid; text match %.2f)", r.Score, r.Match))
 	} else {
-		parts = append(parts, fmt.Sprintf("match %.2f", r.Match))
+		// Results are in score order: the text match weighed by the kind
+		// of source and by the rest of its page.
+		parts = append(parts, fmt.Sprintf("score %.2f (text match %.2f)", r.Score, r.Match))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -568,7 +578,7 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var c kbCommon
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print as JSON")
-	set := fs.String("set", "", "eval set (JSON lines of {question, want, slice}); default: the built-in PostgreSQL 15 set")
+	set := fs.String("set", "", "eval set: a file of JSON lines of {question, want, slice}, or \"holdout\" for the built-in held-out set; default: the built-in set")
 	showMisses := fs.Bool("misses", false, "list the questions missed in the top 10")
 	showRanks := fs.Bool("ranks", false, "list every question with the rank of its answer (0: not in the top 10) and the first result")
 	var params []string
@@ -595,7 +605,9 @@ func kbEval(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	cases, err := kb.DefaultEvalSet()
-	if *set != "" {
+	if *set == "holdout" {
+		cases, err = kb.HoldoutEvalSet()
+	} else if *set != "" {
 		f, ferr := os.Open(*set)
 		if ferr != nil {
 			return ferr

@@ -108,7 +108,7 @@ func TestKBCommand(t *testing.T) {
 		t.Errorf("search --version 16: exit %d\n%s", code, out)
 	}
 	code, out, _ = runKBTest(t, "search", "lock_timeout", "--limit", "1")
-	if code != 0 || !strings.Contains(out, "docs · trust high · PostgreSQL 15 · The PostgreSQL Global Development Group · match 0.") {
+	if code != 0 || !strings.Contains(out, "docs · trust high · PostgreSQL 15 · The PostgreSQL Global Development Group · score ") || !strings.Contains(out, " (text match 0.") {
 		t.Errorf("search result line: exit %d\n%s", code, out)
 	}
 	// Each rule cites its own page.
