@@ -104,7 +104,7 @@ var (
 	bm25B  = 0.75
 	// minLength: the shortest length BM25 normalises to, as a share of
 	// the kind's mean.
-	minLength = 0.2
+	minLength = 0.15
 	// kindCandidates: chunks per kind that the term sums pass on to the
 	// BM25 re-ranking, so one kind's long chunks cannot crowd out another.
 	kindCandidates = 300

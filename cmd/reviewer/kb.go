@@ -460,7 +460,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout)
 	}
 	for i, r := range rs {
-		fmt.Fprintf(stdout, "%d. %s\n   %s\n   %s\n   %s\n\n", i+1, r.Heading, r.URL, resultLine(r),
+		fmt.Fprintf(stdout, "%d. %s\n   %s\n   %s\n   %s\n\n", i+1, shortHeading(r.Heading), r.URL, resultLine(r),
 			strings.ReplaceAll(r.Snippet, "\n", " "))
 	}
 	return nil
@@ -484,6 +484,19 @@ func writeSearchJSON(w io.Writer, out kbSearchOutput) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// shortHeading cuts each part of a heading path to 80 characters: a
+// command form's synopsis can run to 300 ("REFERENCES reftable [ (
+// refcolumn ) ] [ MATCH …"). The JSON output keeps the whole heading.
+func shortHeading(h string) string {
+	parts := strings.Split(h, kb.HeadingSep)
+	for i, p := range parts {
+		if r := []rune(p); len(r) > 80 {
+			parts[i] = strings.TrimSpace(string(r[:79])) + "…"
+		}
+	}
+	return strings.Join(parts, kb.HeadingSep)
 }
 
 // quotedList renders words as "a", "b".
