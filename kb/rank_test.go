@@ -244,3 +244,46 @@ func TestSplitTextRSTAndRepeatedAnchors(t *testing.T) {
 		t.Errorf("markdown sections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// One section in the docs of two versions is one result citing the
+// newest, also when its anchor differs between them (a generated id in
+// one, a named anchor in the next).
+func TestSearchOneResultAcrossVersions(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, StoreOptions{})
+	page := func(v, anchor string) Document {
+		base := "https://www.postgresql.org/docs/" + v + "/sql-createtable.html"
+		return Document{Key: "docs:" + v + ":sql-createtable.html", Kind: KindDocs, Title: "CREATE TABLE", URL: base,
+			Trust: TrustHigh, PGVersion: v, Author: "The PostgreSQL Global Development Group", Chunks: []Chunk{
+				{Heading: []string{"SQL Commands", "CREATE TABLE", "Parameters", "SET DEFAULT"}, URL: base + "#" + anchor,
+					Text: "Set the referencing column to its default value when the referenced row is deleted."},
+				{Heading: []string{"SQL Commands", "CREATE TABLE", "Parameters", "CASCADE"}, URL: base + "#CASCADE",
+					Text: "Delete any rows referencing the deleted row, or update the values of the referencing column."},
+			}}
+	}
+	for _, d := range []Document{page("15", "id-1.9.3.85.6"), page("17", "SQL-CREATETABLE-SET-DEFAULT")} {
+		if _, err := s.Ingest(t.Context(), "docs:"+d.PGVersion, []Document{d}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := s.Search(t.Context(), "referencing column default value deleted row", SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%s %s %v", r.URL, r.PGVersion, r.AlsoIn))
+	}
+	want := []string{
+		"https://www.postgresql.org/docs/17/sql-createtable.html#SQL-CREATETABLE-SET-DEFAULT 17 [15]",
+		"https://www.postgresql.org/docs/17/sql-createtable.html#CASCADE 17 [15]",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("results:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// With a version, that version's page.
+	rs, err = s.Search(t.Context(), "referencing column default value deleted row", SearchOptions{Version: "15"})
+	if err != nil || len(rs) != 2 || rs[0].URL != "https://www.postgresql.org/docs/15/sql-createtable.html#id-1.9.3.85.6" || len(rs[0].AlsoIn) != 0 {
+		t.Errorf("--version 15: %+v, %v", rs, err)
+	}
+}

@@ -749,6 +749,7 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	rows, err := s.pool.Query(ctx, `SELECT c.id, c.source_id,
 			CASE WHEN c.kind = 'docs' AND strpos(c.url, '#') > 0 THEN v.u
 			ELSE regexp_replace(v.u, '#L[0-9].*$', '') || E'\x01' || c.heading END,
+			regexp_replace(v.u, '#.*$', '') || E'\x01' || c.heading,
 			c.kind, c.tokens, c.pg_version,
 			lower(split_part(s.title, ' ', 1)), s.inlinks,
 			ARRAY(SELECT ts_rank(c.tsv_en, t) FROM unnest($2::tsquery[]) WITH ORDINALITY x (t, i) ORDER BY i),
@@ -795,15 +796,19 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		bestByChunk float64
 		version     string   // of the best chunk
 		versions    []string // the versions the section was found in
+		// alt is the page (without version) and heading of the best chunk:
+		// a section whose anchor differs between versions (a generated
+		// id-1.9.3.85.6 in one, a named anchor in the next) has the same.
+		alt string
 	}
 	sections := map[string]*section{}
 	for rows.Next() {
 		var id, sourceID int64
-		var secKey, kind, version, project string
+		var secKey, altKey, kind, version, project string
 		var tokens, inlinks int32
 		var ranks []float32
 		var inHead, inIdent, identHead, inPhrase []bool
-		if err := rows.Scan(&id, &sourceID, &secKey, &kind, &tokens, &version, &project, &inlinks, &ranks, &inHead, &inIdent, &identHead, &inPhrase); err != nil {
+		if err := rows.Scan(&id, &sourceID, &secKey, &altKey, &kind, &tokens, &version, &project, &inlinks, &ranks, &inHead, &inIdent, &identHead, &inPhrase); err != nil {
 			return nil, fmt.Errorf("search: bm25: %w", err)
 		}
 		if len(ranks) != len(en) || len(inHead) != len(q.en) || len(inIdent) != len(q.simple) || len(identHead) != len(q.simple) || len(inPhrase) != len(q.phrases) {
@@ -876,18 +881,18 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		sec := sections[key]
 		switch {
 		case sec == nil:
-			sec = &section{key: key, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match, version: version}
+			sec = &section{key: key, alt: altKey, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match, version: version}
 			sections[key] = sec
 		case sec.version != version && adj >= sec.score*0.999 && adj <= sec.score*1.001:
 			// The same text in another version: the newest is cited.
 			if versionLess(sec.version, version) {
-				sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version = id, adj, match, sourceID, version
+				sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version, sec.alt = id, adj, match, sourceID, version, altKey
 			}
 		case adj > sec.score || adj == sec.score && id < sec.id:
 			if sec.version == version {
 				sec.next = max(sec.next, sec.score)
 			}
-			sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version = id, adj, match, sourceID, version
+			sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version, sec.alt = id, adj, match, sourceID, version, altKey
 		case sec.version == version:
 			sec.next = max(sec.next, adj)
 		}
@@ -897,6 +902,29 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: bm25: %w", err)
+	}
+	// One docs section under another anchor in another version is the
+	// same section: the better one stays, citing the versions of both.
+	keys := slices.Sorted(maps.Keys(sections))
+	byAlt := map[string]*section{}
+	for _, k := range keys {
+		sec := sections[k]
+		if sec.kind != KindDocs || len(sec.versions) == 0 {
+			continue
+		}
+		other := byAlt[sec.alt]
+		if other == nil || slices.ContainsFunc(sec.versions, func(v string) bool { return slices.Contains(other.versions, v) }) {
+			byAlt[sec.alt] = sec
+			continue
+		}
+		keep, drop := other, sec
+		if sec.score > other.score*1.001 || sec.score >= other.score*0.999 && versionLess(other.version, sec.version) {
+			keep, drop = sec, other
+		}
+		keep.versions = append(keep.versions, drop.versions...)
+		keep.next = max(keep.next, drop.next)
+		delete(sections, drop.key)
+		byAlt[sec.alt] = keep
 	}
 	type ranked struct {
 		id, sourceID int64
