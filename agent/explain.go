@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,12 @@ import (
 	"gitlab.com/pgai/reviewer/checks"
 	"gitlab.com/pgai/reviewer/kb"
 )
+
+// urlSearcher finds the knowledge-base section a docs link points at
+// (kb.Store does).
+type urlSearcher interface {
+	AtURL(ctx context.Context, link, query string, opts kb.SearchOptions) (kb.Result, bool, error)
+}
 
 // Explainer writes short explanations of blocking review findings,
 // grounded in knowledge-base results and the finding's measurement, with
@@ -149,6 +156,19 @@ func (x *Explainer) Explain(ctx context.Context, f checks.Finding, budget int) (
 		res, err := x.KB.Search(ctx, q, kb.SearchOptions{Limit: 3, MinTrust: kb.TrustHigh})
 		if err != nil && !errors.Is(err, kb.ErrNoQuery) {
 			return Explanation{}, fmt.Errorf("knowledge base: %w", err)
+		}
+		// The page the finding's "read more" link names comes first: the
+		// explanation cites what the finding links to.
+		if us, ok := x.KB.(urlSearcher); ok && f.DocsURL != "" {
+			r, found, err := us.AtURL(ctx, f.DocsURL, q, kb.SearchOptions{})
+			if err != nil {
+				return Explanation{}, fmt.Errorf("knowledge base: %w", err)
+			}
+			if found {
+				res = slices.DeleteFunc(res, func(o kb.Result) bool { return o.URL == r.URL })
+				res = append([]kb.Result{r}, res...)
+				res = res[:min(len(res), 3)]
+			}
 		}
 		for i, r := range res {
 			sources = append(sources, Citation{Title: citeTitle(r.Title, r.Heading), Author: r.Author, URL: r.URL, Trust: r.Trust, Kind: string(r.Kind)})

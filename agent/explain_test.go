@@ -72,3 +72,26 @@ func TestExplainFindings(t *testing.T) {
 		t.Errorf("budget: %q", got["a"])
 	}
 }
+
+// The page the finding's "read more" link names is the first source, in
+// the version the knowledge base holds, even when its words rank another
+// page first.
+func TestExplainCitesTheFindingsLink(t *testing.T) {
+	t.Parallel()
+	s, _ := testKB(t)
+	f := agenttest.New(t)
+	x := &Explainer{Model: testModel(t, f), KB: s}
+	f.SetPolicy(func(req *openai.ChatCompletionRequest) agenttest.Reply {
+		return agenttest.Reply{Content: "A lock wait queues every later query behind it [1]."}
+	})
+	fs := []checks.Finding{{Rule: "missing-lock-timeout", Message: "ALTER TABLE rewrites the table under an ACCESS EXCLUSIVE lock with no timeout",
+		DocsURL: "https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT", Fingerprint: "fp", Blocking: true}}
+	e := x.ExplainFindings(t.Context(), fs)["fp"]
+	if !strings.Contains(e, "[1] [19.11. Client Connection Defaults — lock_timeout (integer)]("+urlLockTimeout+")") {
+		t.Errorf("first source is not the finding's link:\n%s", e)
+	}
+	prompt := f.Requests()[0].Messages[1].Content
+	if !strings.Contains(prompt, "[1] 19.11. Client Connection Defaults — lock_timeout (integer) ("+urlLockTimeout+")") {
+		t.Errorf("prompt's first source:\n%s", prompt)
+	}
+}

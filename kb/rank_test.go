@@ -287,3 +287,31 @@ func TestSearchOneResultAcrossVersions(t *testing.T) {
 		t.Errorf("--version 15: %+v, %v", rs, err)
 	}
 }
+
+func TestAtURL(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, StoreOptions{})
+	ingest(t, s, testDocs(t))
+	ctx := t.Context()
+	for _, tc := range []struct{ link, query, want string }{
+		// The anchor, in the version held (the link says "current").
+		{"https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT", "anything",
+			"https://www.postgresql.org/docs/15/runtime-config-client.html#GUC-LOCK-TIMEOUT"},
+		// An anchor the version does not have: the page's best match.
+		{"https://www.postgresql.org/docs/17/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-NOT-NULL", "SET NOT NULL scanning the entire table",
+			"https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5"},
+	} {
+		r, ok, err := s.AtURL(ctx, tc.link, tc.query, SearchOptions{})
+		if err != nil || !ok || r.URL != tc.want || r.Title == "" || r.Author == "" {
+			t.Errorf("AtURL(%s): %+v, %v, %v; want %s", tc.link, r.URL, ok, err, tc.want)
+		}
+	}
+	for _, link := range []string{"https://www.postgresql.org/docs/current/sql-vacuum.html", "https://example.org/x.html", "not a url"} {
+		if _, ok, err := s.AtURL(ctx, link, "vacuum", SearchOptions{}); ok || err != nil {
+			t.Errorf("AtURL(%s): found %v, %v; want not found", link, ok, err)
+		}
+	}
+	if _, ok, _ := s.AtURL(ctx, "https://www.postgresql.org/docs/current/runtime-config-client.html", "x", SearchOptions{Version: "14"}); ok {
+		t.Error("version 14: want not found")
+	}
+}

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -213,4 +214,49 @@ func (s *Store) unknownWords(ctx context.Context, query string, stems []string) 
 		return nil, fmt.Errorf("search: unknown words: %w", err)
 	}
 	return words, nil
+}
+
+// docsPageURL splits a PostgreSQL docs URL of any version
+// (https://www.postgresql.org/docs/current/sql-altertable.html#X) into its
+// page and anchor.
+var docsPageURL = regexp.MustCompile(`/docs/[^/]+/([A-Za-z0-9_.-]+\.html)(?:#(.*))?$`)
+
+// AtURL returns the section of the knowledge base that a docs link points
+// at, in whichever PostgreSQL version the knowledge base holds (opts.Version
+// when set, else the newest): the chunk under that anchor, or, when the
+// version's page has no such anchor (generated ids differ between
+// versions), the chunk of that page that matches query best. A rule's
+// "read more" link is how an explanation knows which page to cite first.
+// ok is false when the knowledge base does not hold the page.
+func (s *Store) AtURL(ctx context.Context, link, query string, opts SearchOptions) (r Result, ok bool, err error) {
+	m := docsPageURL.FindStringSubmatch(link)
+	if m == nil {
+		return Result{}, false, nil
+	}
+	page, anchor := m[1], m[2]
+	args := []any{"/" + page, anchor, query}
+	versionCond := ""
+	if opts.Version != "" {
+		args = append(args, opts.Version)
+		versionCond = fmt.Sprintf(" AND s.pg_version = $%d", len(args))
+	}
+	var id int64
+	err = s.pool.QueryRow(ctx, `SELECT c.id FROM kb_sources s JOIN kb_chunks c ON c.source_id = s.id
+		WHERE s.kind = 'docs' AND right(s.url, length($1)) = $1`+versionCond+`
+		ORDER BY length(s.pg_version) DESC, s.pg_version DESC,
+			($2 <> '' AND right(c.url, length($2) + 1) = '#' || $2) DESC,
+			ts_rank(c.tsv_en, plainto_tsquery('english', $3)) DESC, c.ord
+		LIMIT 1`, args...).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, fmt.Errorf("kb: section at %s: %w", link, err)
+	}
+	details, err := s.details(ctx, []int64{id}, "")
+	if err != nil {
+		return Result{}, false, err
+	}
+	r, ok = details[id]
+	return r, ok, nil
 }
