@@ -74,6 +74,8 @@ type Provider struct {
 	opts     Options
 	source   string // source database name
 	adminDSN string
+	// newID makes clone ids (dblab.NewCloneID when nil; tests set it).
+	newID func(dblab.CloneRequest) string
 }
 
 var (
@@ -146,12 +148,30 @@ func (p *Provider) Clone(ctx context.Context, req dblab.CloneRequest) (*dblab.Cl
 	}
 	start := p.opts.Now()
 	expires := start.Add(req.TTLOrDefault())
-	name := p.cloneName(dblab.NewCloneID(req), expires)
 	conn, err := adminConnect(ctx, p.adminDSN)
 	if err != nil {
 		return nil, fmt.Errorf("clone %s: connect to %s: %w", p.source, p.opts.AdminDatabase, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// Two clones for the same request in the same second may draw the same
+	// random part of the id: the name is then taken, and another is drawn
+	// (never dropping the database of that other clone).
+	for attempt := 1; ; attempt++ {
+		newID := p.newID
+		if newID == nil {
+			newID = dblab.NewCloneID
+		}
+		c, err := p.cloneAs(ctx, conn, p.cloneName(newID(req), expires), start, expires)
+		var pe *pgconn.PgError
+		if attempt < 5 && errors.As(err, &pe) && (pe.Code == "42P04" || pe.Code == "23505") {
+			continue
+		}
+		return c, err
+	}
+}
+
+// cloneAs makes the clone database name (see Clone).
+func (p *Provider) cloneAs(ctx context.Context, conn *pgx.Conn, name string, start, expires time.Time) (*dblab.Clone, error) {
 	drop := func(ctx context.Context) error { return dropDatabase(ctx, p.adminDSN, name) }
 	// cleanup drops a clone whose creation did not complete; it runs even
 	// when ctx is canceled (that is the interrupt it cleans up after).
@@ -163,6 +183,10 @@ func (p *Provider) Clone(ctx context.Context, req dblab.CloneRequest) (*dblab.Cl
 	}
 	if p.opts.Method == MethodDump {
 		if err := p.dump(ctx, conn, name); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && (pe.Code == "42P04" || pe.Code == "23505") {
+				return nil, err // the name is another clone's: nothing of ours to drop
+			}
 			return nil, cleanup(err)
 		}
 	} else {
@@ -174,6 +198,10 @@ func (p *Provider) Clone(ctx context.Context, req dblab.CloneRequest) (*dblab.Cl
 			var pe *pgconn.PgError
 			if errors.As(err, &pe) && pe.Code == "55006" {
 				return nil, fmt.Errorf("clone %s: %w: %s (CREATE DATABASE … TEMPLATE needs the source to have no other connections; use --clone-strategy dump, or clone from a copy nobody connects to)", p.source, ErrTemplateInUse, pe.Message)
+			}
+			if errors.As(err, &pe) && (pe.Code == "42P04" || pe.Code == "23505") {
+				// The name is another clone's: nothing of ours to drop.
+				return nil, fmt.Errorf("clone %s into %s: %w", p.source, name, err)
 			}
 			return nil, cleanup(fmt.Errorf("clone %s into %s: %w", p.source, name, err))
 		}

@@ -259,3 +259,37 @@ func connects(t *testing.T, dsn string) bool {
 	conn.Close(context.Background())
 	return true
 }
+
+// Two clones that draw the same id in the same second: the second draws
+// again, and the first clone is left alone (a failed CREATE DATABASE does
+// not drop the database whose name it collided with).
+func TestCloneIDCollision(t *testing.T) {
+	t.Parallel()
+	_, p := source(t, localpg.Options{Now: func() time.Time { return time.Unix(1_900_000_000, 0) }})
+	var calls int
+	localpg.SetNewID(p, func(dblab.CloneRequest) string {
+		calls++
+		if calls <= 2 {
+			return "pgai-same-0590"
+		}
+		return "pgai-other-1234"
+	})
+	first, err := p.Clone(t.Context(), dblab.CloneRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = first.Release(context.Background()) })
+	second, err := p.Clone(t.Context(), dblab.CloneRequest{})
+	if err != nil {
+		t.Fatalf("second clone with a colliding id: %v", err)
+	}
+	t.Cleanup(func() { _ = second.Release(context.Background()) })
+	if first.ID == second.ID || calls != 3 {
+		t.Errorf("ids %s and %s after %d draws; want two names after three draws", first.ID, second.ID, calls)
+	}
+	conn, err := pgx.Connect(t.Context(), first.DSN)
+	if err != nil {
+		t.Fatalf("the first clone is gone after the collision: %v", err)
+	}
+	conn.Close(context.Background())
+}
