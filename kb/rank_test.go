@@ -315,3 +315,26 @@ func TestAtURL(t *testing.T) {
 		t.Error("version 14: want not found")
 	}
 }
+
+// The newest version is cited even when an older one's text matches the
+// question a little better; the section still ranks by its best match.
+func TestSearchCitesNewestVersion(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t, StoreOptions{})
+	for _, v := range []string{"15", "17"} {
+		text := "The view pg_stat_activity has one row per server process."
+		if v == "15" {
+			text += " Its wait_event column names the event the process waits for."
+		}
+		base := "https://www.postgresql.org/docs/" + v + "/monitoring-stats.html"
+		d := Document{Key: "docs:" + v + ":monitoring-stats.html", Kind: KindDocs, Title: "Monitoring", URL: base, Trust: TrustHigh, PGVersion: v,
+			Chunks: []Chunk{{Heading: []string{"Monitoring", "pg_stat_activity"}, URL: base + "#PG-STAT-ACTIVITY-VIEW", Text: text}}}
+		if _, err := s.Ingest(t.Context(), "docs:"+v, []Document{d}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := s.Search(t.Context(), "pg_stat_activity wait_event column", SearchOptions{})
+	if err != nil || len(rs) != 1 || rs[0].PGVersion != "17" || !slices.Equal(rs[0].AlsoIn, []string{"15"}) {
+		t.Fatalf("results %+v, %v; want one, citing 17, also in 15", rs, err)
+	}
+}

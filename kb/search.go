@@ -787,6 +787,11 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 	if best <= 0 {
 		return nil, nil
 	}
+	// chunkBest is the best chunk of a section in one version.
+	type chunkBest struct {
+		id, sourceID int64
+		score, match float64
+	}
 	type section struct {
 		key         string
 		id          int64
@@ -794,8 +799,9 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		sourceID    int64
 		kind        Kind
 		bestByChunk float64
-		version     string   // of the best chunk
-		versions    []string // the versions the section was found in
+		version     string // of the best chunk
+		// best is the best chunk in each version the section was found in.
+		best map[string]chunkBest
 		// alt is the page (without version) and heading of the best chunk:
 		// a section whose anchor differs between versions (a generated
 		// id-1.9.3.85.6 in one, a named anchor in the next) has the same.
@@ -881,13 +887,9 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		sec := sections[key]
 		switch {
 		case sec == nil:
-			sec = &section{key: key, alt: altKey, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match, version: version}
+			sec = &section{key: key, alt: altKey, id: id, score: adj, sourceID: sourceID, kind: Kind(kind), bestByChunk: match, version: version,
+				best: map[string]chunkBest{}}
 			sections[key] = sec
-		case sec.version != version && adj >= sec.score*0.999 && adj <= sec.score*1.001:
-			// The same text in another version: the newest is cited.
-			if versionLess(sec.version, version) {
-				sec.id, sec.score, sec.bestByChunk, sec.sourceID, sec.version, sec.alt = id, adj, match, sourceID, version, altKey
-			}
 		case adj > sec.score || adj == sec.score && id < sec.id:
 			if sec.version == version {
 				sec.next = max(sec.next, sec.score)
@@ -896,35 +898,52 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		case sec.version == version:
 			sec.next = max(sec.next, adj)
 		}
-		if version != "" && !slices.Contains(sec.versions, version) {
-			sec.versions = append(sec.versions, version)
+		if b, ok := sec.best[version]; !ok || adj > b.score || adj == b.score && id < b.id {
+			sec.best[version] = chunkBest{id, sourceID, adj, match}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search: bm25: %w", err)
 	}
 	// One docs section under another anchor in another version is the
-	// same section: the better one stays, citing the versions of both.
+	// same section: the better one stays, with the versions of both.
 	keys := slices.Sorted(maps.Keys(sections))
 	byAlt := map[string]*section{}
 	for _, k := range keys {
 		sec := sections[k]
-		if sec.kind != KindDocs || len(sec.versions) == 0 {
+		if sec.kind != KindDocs || sec.version == "" {
 			continue
 		}
 		other := byAlt[sec.alt]
-		if other == nil || slices.ContainsFunc(sec.versions, func(v string) bool { return slices.Contains(other.versions, v) }) {
+		if other == nil || other.version == sec.version {
 			byAlt[sec.alt] = sec
 			continue
 		}
 		keep, drop := other, sec
-		if sec.score > other.score*1.001 || sec.score >= other.score*0.999 && versionLess(other.version, sec.version) {
+		if sec.score > other.score {
 			keep, drop = sec, other
 		}
-		keep.versions = append(keep.versions, drop.versions...)
+		for v, b := range drop.best {
+			if kb, ok := keep.best[v]; !ok || b.score > kb.score {
+				keep.best[v] = b
+			}
+		}
 		keep.next = max(keep.next, drop.next)
 		delete(sections, drop.key)
 		byAlt[sec.alt] = keep
+	}
+	// A section found in several versions ranks by its best match in any
+	// of them and cites the newest version's best chunk.
+	for _, sec := range sections {
+		newest := ""
+		for v := range sec.best {
+			if v != "" && (newest == "" || versionLess(newest, v)) {
+				newest = v
+			}
+		}
+		if b, ok := sec.best[newest]; ok && newest != sec.version {
+			sec.id, sec.sourceID, sec.bestByChunk, sec.version = b.id, b.sourceID, b.match, newest
+		}
 	}
 	type ranked struct {
 		id, sourceID int64
@@ -955,8 +974,8 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 			other = p.second
 		}
 		var also []string
-		for _, v := range sec.versions {
-			if v != sec.version {
+		for v := range sec.best {
+			if v != "" && v != sec.version {
 				also = append(also, v)
 			}
 		}

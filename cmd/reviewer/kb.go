@@ -471,16 +471,29 @@ type kbSearchOutput struct {
 	Query string `json:"query"`
 	// SearchedFor is the query as searched, with misspelt words corrected.
 	SearchedFor string          `json:"searched_for"`
-	Corrections []kb.Suggestion `json:"corrections,omitempty"`
+	Corrections []kb.Suggestion `json:"corrections"`
 	// NotFound are words found nowhere in the knowledge base.
-	NotFound []string `json:"not_found,omitempty"`
+	NotFound []string `json:"not_found"`
 	// Suggestions are close words, when nothing was found.
-	Suggestions []kb.Suggestion `json:"suggestions,omitempty"`
-	Note        string          `json:"note,omitempty"`
+	Suggestions []kb.Suggestion `json:"suggestions"`
+	Note        string          `json:"note"`
 	Results     []kb.Result     `json:"results"`
 }
 
+// writeSearchJSON prints out with every key, empty lists as [].
 func writeSearchJSON(w io.Writer, out kbSearchOutput) error {
+	if out.Corrections == nil {
+		out.Corrections = []kb.Suggestion{}
+	}
+	if out.NotFound == nil {
+		out.NotFound = []string{}
+	}
+	if out.Suggestions == nil {
+		out.Suggestions = []kb.Suggestion{}
+	}
+	if out.Results == nil {
+		out.Results = []kb.Result{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)

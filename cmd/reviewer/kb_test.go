@@ -62,6 +62,11 @@ func TestKBCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Query != "why does SET NOT NULL scan the whole table" {
 		t.Fatalf("search --json: %v\n%s", err, out)
 	}
+	for _, k := range []string{`"searched_for": "why`, `"corrections": []`, `"not_found": []`, `"suggestions": []`, `"note": ""`} {
+		if !strings.Contains(out, k) {
+			t.Errorf("search --json lacks %s: the object has every key in every case\n%s", k, out)
+		}
+	}
 	rs := res.Results
 	if len(rs) == 0 || rs[0]["url"] != "https://www.postgresql.org/docs/15/sql-altertable.html#id-1.9.3.35.5" {
 		t.Fatalf("search: first result %v", rs)
