@@ -275,6 +275,20 @@ func ParseDocsPage(page string, src []byte, opts DocsOptions) (Document, error) 
 			titled = purpose
 		}
 	}
+	// A system catalog's or view's page says what it holds in its first
+	// sentence ("The catalog pg_authid contains information about database
+	// authorization identifiers (roles)"): it heads the page's sections
+	// the same way.
+	if (strings.HasPrefix(page, "catalog-") || strings.HasPrefix(page, "view-")) && titled == p.title && len(p.blocks) > 0 {
+		first := p.blocks[0].text
+		if i := strings.Index(first, ". "); i > 0 {
+			first = first[:i]
+		}
+		first = strings.TrimSuffix(first, ".")
+		if first != "" && len(first) <= 200 && !strings.Contains(first, "\n") {
+			titled = p.title + " — " + first
+		}
+	}
 	for _, g := range groupBlocks(p.blocks) {
 		// A reference page's "See Also" is a list of other pages' names.
 		if h := g[0].heading; len(h) > 0 && h[len(h)-1] == "See Also" {

@@ -184,7 +184,7 @@ func TestSearchFullText(t *testing.T) {
 		{"build an index concurrently without locking out writes", SearchOptions{},
 			"SQL Commands > CREATE INDEX — define a new index > Parameters > Building Indexes Concurrently", "https://www.postgresql.org/docs/15/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"},
 		{"pg_locks view columns", SearchOptions{Version: "15", MinTrust: TrustHigh, Kinds: []Kind{KindDocs}},
-			"System Views > pg_locks > pg_locks Columns", "https://www.postgresql.org/docs/15/view-pg-locks.html#id-1.10.5.16.6"},
+			"System Views > pg_locks — The view pg_locks provides access to information about the locks held by active processes within the database server > pg_locks Columns", "https://www.postgresql.org/docs/15/view-pg-locks.html#id-1.10.5.16.6"},
 		{"lock_timeout", SearchOptions{Kinds: []Kind{KindSource}}, "", ""},
 		{"lock_timeout", SearchOptions{MinTrust: TrustHighest}, "", ""},
 		{"lock_timeout", SearchOptions{Version: "14"}, "", ""},
