@@ -43,6 +43,27 @@ type Explainer struct {
 	Logger   *slog.Logger
 }
 
+// versionLister lists the PostgreSQL versions a knowledge base holds
+// (kb.Store does).
+type versionLister interface {
+	Versions(ctx context.Context) ([]string, error)
+}
+
+// kbVersion is the major version of pgVersion when the knowledge base
+// holds it, else "" (search every version, citing the newest).
+func (x *Explainer) kbVersion(ctx context.Context, pgVersion string) string {
+	major, _, _ := strings.Cut(strings.TrimSpace(pgVersion), ".")
+	vl, ok := x.KB.(versionLister)
+	if major == "" || !ok {
+		return ""
+	}
+	have, err := vl.Versions(ctx)
+	if err != nil || !slices.Contains(have, major) {
+		return ""
+	}
+	return major
+}
+
 // Explanation is one finding's explanation.
 type Explanation struct {
 	Text      string     `json:"text"`
@@ -81,12 +102,16 @@ func ExplainKey(f checks.Finding) string {
 // ExplainFindings explains each blocking finding once (by fingerprint)
 // and returns markdown by fingerprint. When the model fails, the
 // remaining findings get a one-line note saying there is no explanation
-// and why; the review is posted anyway.
-func (x *Explainer) ExplainFindings(ctx context.Context, fs []checks.Finding) map[string]string {
+// and why; the review is posted anyway. pgVersion is the PostgreSQL
+// version the project targets (.pgai.yml pg_version, "15" or "15.4";
+// "" when unknown): when the knowledge base holds that major version,
+// the sources come from its docs and source.
+func (x *Explainer) ExplainFindings(ctx context.Context, pgVersion string, fs []checks.Finding) map[string]string {
 	out := map[string]string{}
 	if x == nil || x.Model == nil {
 		return out
 	}
+	version := x.kbVersion(ctx, pgVersion)
 	budget := x.ReviewTokens
 	if budget <= 0 {
 		budget = 8000
@@ -107,7 +132,7 @@ func (x *Explainer) ExplainFindings(ctx context.Context, fs []checks.Finding) ma
 			out[f.Fingerprint] = noExplanation(failed)
 			continue
 		}
-		e, err := x.Explain(ctx, f, budget)
+		e, err := x.explain(ctx, f, budget, version)
 		if errors.Is(err, errBudget) {
 			out[f.Fingerprint] = "*No explanation: this review's LLM token budget is spent.*"
 			continue
@@ -136,8 +161,15 @@ var errBudget = errors.New("token budget spent")
 
 var citeRe = regexp.MustCompile(`\[(\d)\]`)
 
-// Explain explains one finding within budget tokens.
+// Explain explains one finding within budget tokens, from any version
+// the knowledge base holds.
 func (x *Explainer) Explain(ctx context.Context, f checks.Finding, budget int) (Explanation, error) {
+	return x.explain(ctx, f, budget, "")
+}
+
+// explain is Explain with the sources from one PostgreSQL version's docs
+// and source ("": any).
+func (x *Explainer) explain(ctx context.Context, f checks.Finding, budget int, version string) (Explanation, error) {
 	key := ExplainKey(f)
 	if x.Store != nil {
 		if e, ok, err := x.Store.cachedExplanation(ctx, key); err != nil {
@@ -153,14 +185,14 @@ func (x *Explainer) Explain(ctx context.Context, f checks.Finding, budget int) (
 	var ctxText strings.Builder
 	if x.KB != nil {
 		q := f.Rule + " " + f.Message
-		res, err := x.KB.Search(ctx, q, kb.SearchOptions{Limit: 3, MinTrust: kb.TrustHigh})
+		res, err := x.KB.Search(ctx, q, kb.SearchOptions{Limit: 3, MinTrust: kb.TrustHigh, Version: version})
 		if err != nil && !errors.Is(err, kb.ErrNoQuery) {
 			return Explanation{}, fmt.Errorf("knowledge base: %w", err)
 		}
 		// The page the finding's "read more" link names comes first: the
 		// explanation cites what the finding links to.
 		if us, ok := x.KB.(urlSearcher); ok && f.DocsURL != "" {
-			r, found, err := us.AtURL(ctx, f.DocsURL, q, kb.SearchOptions{})
+			r, found, err := us.AtURL(ctx, f.DocsURL, q, kb.SearchOptions{Version: version})
 			if err != nil {
 				return Explanation{}, fmt.Errorf("knowledge base: %w", err)
 			}

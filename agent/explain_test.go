@@ -9,6 +9,7 @@ import (
 
 	"gitlab.com/pgai/reviewer/agent/agenttest"
 	"gitlab.com/pgai/reviewer/checks"
+	"gitlab.com/pgai/reviewer/kb"
 )
 
 func TestExplainFindings(t *testing.T) {
@@ -32,7 +33,7 @@ func TestExplainFindings(t *testing.T) {
 		c := "[" + n[1] + "]"
 		return agenttest.Reply{Content: "Changing the type rewrites the whole table and its indexes " + c + " while an ACCESS EXCLUSIVE lock blocks reads and writes " + c + " [7]; on the clone it held the lock for 41 ms. See https://invented.example/x " + long}
 	})
-	got := x.ExplainFindings(t.Context(), fs)
+	got := x.ExplainFindings(t.Context(), "", fs)
 	if len(got) != 1 {
 		t.Fatalf("explanations %v", got)
 	}
@@ -49,7 +50,7 @@ func TestExplainFindings(t *testing.T) {
 		t.Errorf("measurement not in the prompt:\n%s", prompt)
 	}
 	// A re-review does not ask again.
-	if again := x.ExplainFindings(t.Context(), fs); again["fp1"] != e || len(f.Requests()) != 1 {
+	if again := x.ExplainFindings(t.Context(), "", fs); again["fp1"] != e || len(f.Requests()) != 1 {
 		t.Errorf("not cached: %d model calls", len(f.Requests()))
 	}
 	// The model fails: the review gets a note instead, and no second call.
@@ -57,7 +58,7 @@ func TestExplainFindings(t *testing.T) {
 	f2.Script(agenttest.Reply{Status: http.StatusBadRequest})
 	x2 := &Explainer{Model: testModel(t, f2), KB: s}
 	fs2 := []checks.Finding{{Rule: "r1", Message: "m", Fingerprint: "a", Blocking: true}, {Rule: "r2", Message: "m", Fingerprint: "b", Blocking: true}}
-	got = x2.ExplainFindings(t.Context(), fs2)
+	got = x2.ExplainFindings(t.Context(), "", fs2)
 	for _, fp := range []string{"a", "b"} {
 		if !strings.HasPrefix(got[fp], "*No explanation: the LLM failed") {
 			t.Errorf("%s: %q", fp, got[fp])
@@ -68,7 +69,7 @@ func TestExplainFindings(t *testing.T) {
 	}
 	// The per-review budget.
 	x3 := &Explainer{Model: testModel(t, f2), KB: s, ReviewTokens: 100}
-	if got := x3.ExplainFindings(t.Context(), fs2); !strings.Contains(got["a"], "budget is spent") {
+	if got := x3.ExplainFindings(t.Context(), "", fs2); !strings.Contains(got["a"], "budget is spent") {
 		t.Errorf("budget: %q", got["a"])
 	}
 }
@@ -86,12 +87,40 @@ func TestExplainCitesTheFindingsLink(t *testing.T) {
 	})
 	fs := []checks.Finding{{Rule: "missing-lock-timeout", Message: "ALTER TABLE rewrites the table under an ACCESS EXCLUSIVE lock with no timeout",
 		DocsURL: "https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT", Fingerprint: "fp", Blocking: true}}
-	e := x.ExplainFindings(t.Context(), fs)["fp"]
+	e := x.ExplainFindings(t.Context(), "", fs)["fp"]
 	if !strings.Contains(e, "[1] [19.11. Client Connection Defaults — lock_timeout (integer)]("+urlLockTimeout+")") {
 		t.Errorf("first source is not the finding's link:\n%s", e)
 	}
 	prompt := f.Requests()[0].Messages[1].Content
 	if !strings.Contains(prompt, "[1] 19.11. Client Connection Defaults — lock_timeout (integer) ("+urlLockTimeout+")") {
 		t.Errorf("prompt's first source:\n%s", prompt)
+	}
+}
+
+// The sources of an explanation come from the version the project
+// targets when the knowledge base holds it, else from the newest.
+func TestExplainCitesTheProjectsVersion(t *testing.T) {
+	t.Parallel()
+	s, _ := testKB(t)
+	url17 := strings.Replace(urlLockTimeout, "/docs/15/", "/docs/17/", 1)
+	d := kb.Document{Key: "docs/17/runtime-config-client.html", Kind: kb.KindDocs, Title: "19.11. Client Connection Defaults", Author: "The PostgreSQL Global Development Group",
+		URL: strings.Split(url17, "#")[0], Trust: kb.TrustHigh, PGVersion: "17",
+		Chunks: []kb.Chunk{{Heading: []string{"19.11. Client Connection Defaults", "lock_timeout (integer)"}, URL: url17,
+			Text: "lock_timeout (integer): Abort any statement that waits longer than the specified amount of time while attempting to acquire a lock."}}}
+	if _, err := s.Ingest(t.Context(), "docs:17", []kb.Document{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f := agenttest.New(t)
+	f.SetPolicy(func(*openai.ChatCompletionRequest) agenttest.Reply {
+		return agenttest.Reply{Content: "A lock wait queues every later query behind it [1]."}
+	})
+	x := &Explainer{Model: testModel(t, f), KB: s}
+	finding := checks.Finding{Rule: "missing-lock-timeout", Message: "no lock_timeout before this ALTER TABLE",
+		DocsURL: "https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT", Fingerprint: "fp", Blocking: true}
+	for _, tc := range []struct{ version, want string }{{"15.4", urlLockTimeout}, {"", url17}, {"16", url17}} {
+		e := x.ExplainFindings(t.Context(), tc.version, []checks.Finding{finding})["fp"]
+		if !strings.Contains(e, "[1] [19.11. Client Connection Defaults — lock_timeout (integer)]("+tc.want+")") {
+			t.Errorf("pg_version %q: first source is not %s:\n%s", tc.version, tc.want, e)
+		}
 	}
 }

@@ -60,7 +60,9 @@ type Options struct {
 	// ExplainAll, when set instead, explains a review's blocking findings
 	// in one call (so that the explainer can keep a per-review token
 	// budget) and returns the texts by fingerprint.
-	ExplainAll func(ctx context.Context, fs []checks.Finding) map[string]string
+	// pgVersion is the PostgreSQL version the review assumed (.pgai.yml
+	// pg_version).
+	ExplainAll func(ctx context.Context, pgVersion string, fs []checks.Finding) map[string]string
 	// EvidenceURL, when set, links the page with a review's full
 	// evidence from the summary ("" for no link).
 	EvidenceURL func(job review.Job, mr gitlab.MergeRequest) string
@@ -293,7 +295,7 @@ func (r *Reviewer) explainer(ctx context.Context, rep *report.Report) func(check
 				blocking = append(blocking, f)
 			}
 		}
-		texts := r.o.ExplainAll(ctx, blocking)
+		texts := r.o.ExplainAll(ctx, rep.PGVersion, blocking)
 		return func(f checks.Finding) string { return texts[f.Fingerprint] }
 	}
 	if r.o.Explain == nil {
