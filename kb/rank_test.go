@@ -216,7 +216,7 @@ func TestParseDocsPageReference(t *testing.T) {
 }
 
 func TestSplitTextRSTAndRepeatedAnchors(t *testing.T) {
-	rst := "REST API\n========\n\nIntro.\n\nMetrics\n-------\n\n.. code-block:: text\n\n\t# HELP patroni_is_paused Value is 1\n\t# TYPE patroni_is_paused gauge\n\nSwitchover and failover endpoints\n---------------------------------\n\nPOST /switchover.\n\npatronictl\n----------\n\nSynopsis\n\"\"\"\"\"\"\"\"\n\nUsage text.\n"
+	rst := "REST API\n========\n\nIntro.\n\nMetrics\n-------\n\n.. code-block:: text\n\n\t# HELP patroni_is_paused Value is 1\n\t# TYPE patroni_is_paused gauge\n\nSwitchover and failover endpoints\n---------------------------------\n\n.. _switchover_api:\n\nPOST /switchover.\n\nEmpty\n-----\n\n.. _empty_target:\n\n\npatronictl\n----------\n\nSynopsis\n\"\"\"\"\"\"\"\"\n\nUsage text.\n"
 	var got []string
 	for _, c := range splitText([]string{"docs/rest_api.rst"}, "https://x/docs/rest_api.rst", rst, styleRST) {
 		got = append(got, strings.Join(c.Heading, HeadingSep)+" "+c.URL)

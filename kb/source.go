@@ -837,6 +837,9 @@ func splitMarkdown(prefix []string, url, src string, markdown bool) []Chunk {
 	return splitText(prefix, url, src, stylePlain)
 }
 
+// rstTarget is a reStructuredText hyperlink target line.
+var rstTarget = regexp.MustCompile(`^\.\. _[^:]*:\s*$`)
+
 // rstAdornment returns the character of a reStructuredText title
 // underline (one punctuation character repeated, at least three times),
 // or "".
@@ -911,6 +914,9 @@ func splitText(prefix []string, url, src string, style int) []Chunk {
 					i++
 					continue
 				}
+			}
+			if rstTarget.MatchString(l) {
+				continue // ".. _switchover_api:" is a link target, not text
 			}
 			cur.body = append(cur.body, lines[i])
 		}

@@ -149,6 +149,25 @@ func (s *Store) Versions(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
+// VersionKinds tells which kinds of sources (docs, source) the knowledge
+// base holds for each PostgreSQL major version.
+func (s *Store) VersionKinds(ctx context.Context) (map[string][]Kind, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT pg_version, kind FROM kb_sources WHERE pg_version <> '' ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("version kinds: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Kind{}
+	for rows.Next() {
+		var v, k string
+		if err := rows.Scan(&v, &k); err != nil {
+			return nil, fmt.Errorf("version kinds: %w", err)
+		}
+		out[v] = append(out[v], Kind(k))
+	}
+	return out, rows.Err()
+}
+
 // SuggestionText renders suggestions as `"vacum" → "vacuum"`.
 func SuggestionText(sg []Suggestion) string {
 	parts := make([]string, len(sg))

@@ -426,6 +426,20 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 	}
+	// A version held only in part (PostgreSQL 17's docs but not its
+	// source) is said, so that no result is not read as no code.
+	versionNote := ""
+	if opts.Version != "" {
+		vk, err := store.VersionKinds(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range []kb.Kind{kb.KindDocs, kb.KindSource} {
+			if (len(opts.Kinds) == 0 || slices.Contains(opts.Kinds, k)) && !slices.Contains(vk[opts.Version], k) {
+				versionNote = fmt.Sprintf("note: the knowledge base has no PostgreSQL %s %s (only %s)", opts.Version, k, kindList(vk[opts.Version]))
+			}
+		}
+	}
 	rs, searched, err := store.SearchExplained(ctx, query, opts)
 	if err != nil {
 		return err
@@ -441,7 +455,7 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			rs = []kb.Result{}
 		}
 		return writeSearchJSON(stdout, kbSearchOutput{Query: query, SearchedFor: searched.Query, Corrections: searched.Corrections,
-			NotFound: searched.Unknown, Suggestions: sugg, Results: rs})
+			NotFound: searched.Unknown, Suggestions: sugg, Note: versionNote, Results: rs})
 	}
 	if len(rs) == 0 {
 		fmt.Fprintln(stdout, "no results")
@@ -456,7 +470,10 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(searched.Unknown) > 0 {
 		fmt.Fprintf(stdout, "not found anywhere in the knowledge base: %s\n", quotedList(searched.Unknown))
 	}
-	if len(searched.Corrections) > 0 || len(searched.Unknown) > 0 {
+	if versionNote != "" {
+		fmt.Fprintln(stdout, versionNote)
+	}
+	if len(searched.Corrections) > 0 || len(searched.Unknown) > 0 || versionNote != "" {
 		fmt.Fprintln(stdout)
 	}
 	for i, r := range rs {
@@ -510,6 +527,15 @@ func shortHeading(h string) string {
 		}
 	}
 	return strings.Join(parts, kb.HeadingSep)
+}
+
+// kindList renders kinds as "docs, source".
+func kindList(ks []kb.Kind) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = string(k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // quotedList renders words as "a", "b".

@@ -108,6 +108,11 @@ func TestKBCommand(t *testing.T) {
 	if !strings.Contains(out, `"results": []`) || !strings.Contains(out, `"note": "no results: the knowledge base has no PostgreSQL 16`) {
 		t.Errorf("search --json --version 16: exit %d\n%s", code, out)
 	}
+	// A version held in part says which part is missing.
+	code, out, _ = runKBTest(t, "search", "--version", "15", "lock_timeout", "--limit", "1")
+	if code != 0 || !strings.Contains(out, "note: the knowledge base has no PostgreSQL 15 source (only docs)") || !strings.Contains(out, "#GUC-LOCK-TIMEOUT") {
+		t.Errorf("search --version 15 with docs only: exit %d\n%s", code, out)
+	}
 	code, out, _ = runKBTest(t, "search", "--version", "16", "lock_timeout")
 	if code != 0 || !strings.Contains(out, "no PostgreSQL 16 docs or source (it has: 15)") {
 		t.Errorf("search --version 16: exit %d\n%s", code, out)
