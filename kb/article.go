@@ -95,9 +95,9 @@ func ParseArticles(manifestPath string) (docs []Document, skipped []string, err 
 				problems = append(problems, fmt.Errorf("%s: %w", where, err))
 				continue
 			}
-			chunks = splitMarkdown([]string{a.Title}, a.URL, md, true)
+			chunks = splitText([]string{a.Title}, a.URL, md, styleMarkdown)
 		case ".md", ".markdown", ".txt":
-			chunks = splitMarkdown([]string{a.Title}, a.URL, string(src), true)
+			chunks = splitText([]string{a.Title}, a.URL, string(src), styleMarkdown)
 		default:
 			problems = append(problems, fmt.Errorf("%s: %s is neither Markdown nor HTML", where, a.Path))
 			continue

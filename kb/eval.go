@@ -45,10 +45,10 @@ func DefaultEvalSet() ([]EvalCase, error) {
 }
 
 // HoldoutEvalSet returns the held-out set (kb/testdata/eval-holdout.jsonl):
-// 100 more questions of the same kinds, written without looking at the
-// ranker or its results, after the ranking parameters were chosen on the
-// default set; it tells whether a change to the ranking generalises.
-// Tune on the default set, never on this one.
+// 100 more questions of the same kinds, written by someone who never ran
+// the search nor read the ranker; it tells whether a change to the
+// ranking made on the default set generalises. Tune on the default set,
+// never on this one.
 func HoldoutEvalSet() ([]EvalCase, error) {
 	return ReadEvalSet(bytes.NewReader(holdoutEvalSet))
 }

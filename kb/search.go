@@ -137,10 +137,9 @@ var (
 	// on a log scale reaching the full gain at authorityScale pages.
 	authorityWeight = 0.2
 	authorityScale  = 100.0
-	// samePage discounts the sections of one page after its first
-	// samePageFree (see bm25).
-	samePage     = 0.8
-	samePageFree = 0.0
+	// samePage discounts the sections of one page after its best (see
+	// bm25).
+	samePage = 0.8
 	// kindWords name a kind in a query ("which rule flags …"): then that
 	// kind weighs like docs.
 	kindWords        = map[string]Kind{"rule": KindRules, "rules": KindRules, "lint": KindRules, "linter": KindRules}
@@ -159,8 +158,11 @@ type Searched struct {
 	// closest word ("cancle" → "cancel").
 	Corrections []Suggestion `json:"corrections,omitempty"`
 	// Unknown are words of the query found nowhere in the knowledge base
-	// and not corrected (english stems).
+	// and not corrected.
 	Unknown []string `json:"unknown,omitempty"`
+	// Suggestions are close words for a query of unknown words alone,
+	// which finds nothing: a "did you mean".
+	Suggestions []Suggestion `json:"suggestions,omitempty"`
 }
 
 // Search finds the chunks that best answer a query: full-text top-k and
@@ -412,9 +414,14 @@ func (q queryTerms) orQuery() string {
 // (pg_stat_statements, lock_timeout), CamelCase (LockAcquire,
 // heap_insert) and SQLSTATE codes (40P01, 57014), which the identifier
 // field holds as one lexeme.
-var sqlstateRE = regexp.MustCompile(`^(?:[0-9][0-9A-Z]{4}|[A-Z][0-9][0-9A-Z]{3}|[A-Z]{2}[0-9][0-9A-Z]{2})$`)
+// sqlstatePattern is a five-character SQLSTATE code with a digit in its
+// first three characters (40P01, 57014, HV000; not ERROR).
+const sqlstatePattern = `(?:[0-9][0-9A-Z]{4}|[A-Z][0-9][0-9A-Z]{3}|[A-Z]{2}[0-9][0-9A-Z]{2})`
 
-var identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|\b[A-Z]?[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b|\b(?:[0-9][0-9A-Z]{4}|[A-Z][0-9][0-9A-Z]{3}|[A-Z]{2}[0-9][0-9A-Z]{2})\b`)
+var (
+	sqlstateRE   = regexp.MustCompile(`^` + sqlstatePattern + `$`)
+	identifierRE = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|\b[A-Z]?[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b|\b` + sqlstatePattern + `\b`)
+)
 
 // safeLexeme keeps lexemes that need no escaping inside tsquery quotes.
 var safeLexeme = regexp.MustCompile(`^[\p{L}\p{N}_.\-/]+$`)
@@ -993,12 +1000,12 @@ func (s *Store) bm25(ctx context.Context, q queryTerms, en []queryTerm, cand []s
 		}
 		return out[i].id < out[j].id
 	})
-	// After a page's first samePageFree sections, the next counts samePage
-	// times its score, the one after samePage², and so on: one page does
-	// not fill the top of the list when other pages answer too.
+	// After a page's best section, the next counts samePage times its
+	// score, the one after samePage², and so on: one page does not fill
+	// the top of the list when other pages answer too.
 	perPageSeen := map[int64]int{}
 	for i := range out {
-		out[i].final *= math.Pow(samePage, max(0, float64(perPageSeen[out[i].sourceID])-samePageFree))
+		out[i].final *= math.Pow(samePage, float64(perPageSeen[out[i].sourceID]))
 		perPageSeen[out[i].sourceID]++
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].final > out[j].final })
@@ -1148,7 +1155,7 @@ var rankingParams = map[string]*float64{
 	"commonTermDF": &commonTermDF, "bm25K1": &bm25K1, "bm25B": &bm25B, "minLength": &minLength,
 	"sectionEvidence": &sectionEvidence, "pageEvidence": &pageEvidence, "relatedProject": &relatedProject,
 	"codeIntentSource": &codeIntentSource, "codeIntentDocs": &codeIntentDocs,
-	"authorityWeight": &authorityWeight, "authorityScale": &authorityScale, "samePage": &samePage, "samePageFree": &samePageFree,
+	"authorityWeight": &authorityWeight, "authorityScale": &authorityScale, "samePage": &samePage,
 }
 
 // SetRankingParam sets a ranking parameter ("pageEvidence", or a kind's

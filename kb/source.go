@@ -829,14 +829,6 @@ const (
 	styleRST             // reStructuredText: underlined (and overlined) titles only
 )
 
-// splitMarkdown splits Markdown (markdown true) or plain-text READMEs.
-func splitMarkdown(prefix []string, url, src string, markdown bool) []Chunk {
-	if markdown {
-		return splitText(prefix, url, src, styleMarkdown)
-	}
-	return splitText(prefix, url, src, stylePlain)
-}
-
 // rstTarget is a reStructuredText hyperlink target line.
 var rstTarget = regexp.MustCompile(`^\.\. _[^:]*:\s*$`)
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -48,11 +50,10 @@ func (s *Store) Suggest(ctx context.Context, query string) ([]Suggestion, error)
 	}
 	defer rows.Close()
 	type cand struct {
-		word       string
-		ndoc       float64
-		sim        float32
-		dist       int
-		firstOrder int
+		word string
+		ndoc float64
+		sim  float32
+		dist int
 	}
 	best := map[string]cand{}
 	var order []string
@@ -130,23 +131,21 @@ func editDistance(a, b string) int {
 }
 
 // Versions lists the PostgreSQL major versions the knowledge base holds
-// docs or source of, in ascending order.
+// docs or source of, oldest first.
 func (s *Store) Versions(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT v FROM (SELECT DISTINCT pg_version AS v FROM kb_sources WHERE pg_version <> '') s
-		ORDER BY length(v), v`)
+	vk, err := s.VersionKinds(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("versions: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("versions: %w", err)
+	return slices.SortedFunc(maps.Keys(vk), func(a, b string) int {
+		if versionLess(a, b) {
+			return -1
 		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		if versionLess(b, a) {
+			return 1
+		}
+		return 0
+	}), nil
 }
 
 // VersionKinds tells which kinds of sources (docs, source) the knowledge
@@ -185,12 +184,14 @@ func (s *Store) correct(ctx context.Context, query string, q queryTerms, opts Se
 	if len(q.unknown) == 0 {
 		return q, nil
 	}
-	if len(q.en) == 0 && len(q.simple) == 0 {
-		return q, nil // nothing known: "no results", and the caller's "did you mean"
-	}
 	sg, err := s.Suggest(ctx, query)
 	if err != nil {
 		return q, err
+	}
+	if len(q.en) == 0 && len(q.simple) == 0 {
+		// Nothing known: no results, and a "did you mean" rather than a guess.
+		searched.Suggestions = sg
+		return q, nil
 	}
 	if len(sg) == 0 {
 		searched.Unknown, err = s.unknownWords(ctx, query, q.unknown)
@@ -262,7 +263,7 @@ func (s *Store) AtURL(ctx context.Context, link, query string, opts SearchOption
 	var id int64
 	err = s.pool.QueryRow(ctx, `SELECT c.id FROM kb_sources s JOIN kb_chunks c ON c.source_id = s.id
 		WHERE s.kind = 'docs' AND right(s.url, length($1)) = $1`+versionCond+`
-		ORDER BY length(s.pg_version) DESC, s.pg_version DESC,
+		ORDER BY string_to_array(nullif(s.pg_version, ''), '.')::int[] DESC NULLS LAST,
 			($2 <> '' AND right(c.url, length($2) + 1) = '#' || $2) DESC,
 			ts_rank(c.tsv_en, plainto_tsquery('english', $3)) DESC, c.ord
 		LIMIT 1`, args...).Scan(&id)

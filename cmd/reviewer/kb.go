@@ -409,14 +409,20 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeDB()
+	// A version the knowledge base does not hold would silently give
+	// version-independent results only, and one held in part (PostgreSQL
+	// 17's docs but not its source) would read as "no code": say so.
+	versionNote := ""
 	if opts.Version != "" {
-		// A version the knowledge base does not hold would silently give
-		// version-independent results only: say so instead.
-		have, err := store.Versions(ctx)
+		vk, err := store.VersionKinds(ctx)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(have, opts.Version) {
+		if len(vk[opts.Version]) == 0 {
+			have, err := store.Versions(ctx)
+			if err != nil {
+				return err
+			}
 			msg := fmt.Sprintf("no results: the knowledge base has no PostgreSQL %s docs or source (it has: %s); search without --version, or fetch and ingest version %s (scripts/kb-fetch, reviewer kb ingest)",
 				opts.Version, orNone(have), opts.Version)
 			if *asJSON {
@@ -424,15 +430,6 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			fmt.Fprintln(stdout, msg)
 			return nil
-		}
-	}
-	// A version held only in part (PostgreSQL 17's docs but not its
-	// source) is said, so that no result is not read as no code.
-	versionNote := ""
-	if opts.Version != "" {
-		vk, err := store.VersionKinds(ctx)
-		if err != nil {
-			return err
 		}
 		for _, k := range []kb.Kind{kb.KindDocs, kb.KindSource} {
 			if (len(opts.Kinds) == 0 || slices.Contains(opts.Kinds, k)) && !slices.Contains(vk[opts.Version], k) {
@@ -444,16 +441,8 @@ func kbSearch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var sugg []kb.Suggestion
-	if len(rs) == 0 {
-		if sugg, err = store.Suggest(ctx, query); err != nil {
-			return err
-		}
-	}
+	sugg := searched.Suggestions
 	if *asJSON {
-		if rs == nil {
-			rs = []kb.Result{}
-		}
 		return writeSearchJSON(stdout, kbSearchOutput{Query: query, SearchedFor: searched.Query, Corrections: searched.Corrections,
 			NotFound: searched.Unknown, Suggestions: sugg, Note: versionNote, Results: rs})
 	}
